@@ -1,0 +1,136 @@
+// Loading extension.yaml: parse YAML, validate once with zod, report errors with file, line and field.
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import type { z } from "zod";
+import { SysextError } from "../errors.js";
+import { extensionSpecSchema, type ExtensionSpec } from "./schema.js";
+
+/** A validated, fully defaulted, frozen spec together with where it came from. */
+export interface LoadedSpec {
+  readonly spec: ExtensionSpec;
+  /** Absolute path of the spec file, or undefined for specs built in code. */
+  readonly file: string | undefined;
+  /** Directory that relative paths in the spec are resolved against. */
+  readonly dir: string;
+}
+
+/** Read and validate an extension.yaml. */
+export async function loadSpecFile(file: string): Promise<LoadedSpec> {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(abs, "utf8");
+  } catch (e) {
+    throw new SysextError("SPEC_INVALID", `cannot read spec ${file}: ${(e as Error).message}`, {
+      cause: e,
+      location: { file },
+      hint: "pass the path of an extension.yaml",
+    });
+  }
+  return parseSpec(text, abs);
+}
+
+/** Validate YAML text as a spec. `file` is used for error locations and relative paths. */
+export function parseSpec(text: string, file: string): LoadedSpec {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = lineCounter.linePos(yamlError.pos[0]);
+    throw new SysextError("SPEC_YAML", `malformed YAML: ${yamlError.message.split("\n")[0]}`, {
+      location: { file, line: pos.line, column: pos.col },
+      hint: "fix the YAML syntax at that line (indentation, quotes, a missing ':')",
+      cause: yamlError,
+    });
+  }
+  const data: unknown = doc.toJS();
+  return validateSpec(data, file, (path) => {
+    const node = nodeAt(doc.contents as YamlNode | null, path);
+    const range = node?.range;
+    if (!range) return undefined;
+    const { line, col } = lineCounter.linePos(range[0]);
+    return { line, column: col };
+  });
+}
+
+/** Validate a spec object given in code (no YAML positions). */
+export function specFromObject(data: unknown, dir = process.cwd()): LoadedSpec {
+  const loaded = validateSpec(data, undefined, () => undefined);
+  return Object.freeze({ ...loaded, dir });
+}
+
+function validateSpec(
+  data: unknown,
+  file: string | undefined,
+  position: (path: PropertyKey[]) => { line: number; column: number } | undefined,
+): LoadedSpec {
+  const result = extensionSpecSchema.safeParse(data ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => describeIssue(issue, file, position));
+    const first = issues[0]!;
+    throw new SysextError(
+      "SPEC_INVALID",
+      issues.length === 1 ? first.message : `${first.message} (and ${issues.length - 1} more problem(s))`,
+      {
+        location: first.location,
+        hint: first.hint,
+        cause: result.error,
+        details: issues.map((i) => ({ ...i.location, message: i.message })),
+      },
+    );
+  }
+  return Object.freeze({
+    spec: deepFreeze(result.data),
+    file,
+    dir: file ? dirname(file) : process.cwd(),
+  });
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  file: string | undefined,
+  position: (path: PropertyKey[]) => { line: number; column: number } | undefined,
+) {
+  let path = issue.path;
+  let message = issue.message;
+  let hint = "see schema/extension.schema.json for the allowed fields";
+  if (issue.code === "unrecognized_keys") {
+    message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+    hint = "remove it or check its spelling; the allowed fields are listed in schema/extension.schema.json";
+    path = [...path, issue.keys[0]!];
+  } else if (issue.code === "invalid_type") {
+    hint = "values are not converted: quote strings, write numbers and booleans without quotes";
+  } else if (issue.code === "invalid_union" && path.at(-2) === "sources") {
+    hint = "each source needs a 'type' of directory, tar, file, symlink, template or deb";
+  }
+  const field = path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+  const pos = position(path) ?? position(path.slice(0, -1));
+  return {
+    message: `${field || "(top level)"}: ${message}`,
+    hint,
+    location: { ...(file ? { file } : {}), ...(pos ?? {}), ...(field ? { field } : {}) },
+  };
+}
+
+function nodeAt(root: YamlNode | null, path: PropertyKey[]): YamlNode | undefined {
+  let node: unknown = root;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      if (!pair) return undefined;
+      node = key === path[path.length - 1] && pair.value === null ? pair.key : pair.value;
+    } else if (isSeq(node) && typeof key === "number") {
+      node = node.items[key];
+    } else return undefined;
+  }
+  return (node ?? undefined) as YamlNode | undefined;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

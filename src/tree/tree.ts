@@ -1,0 +1,145 @@
+// Tree assembly: collects entries from all sources, enforces path safety and conflicts, yields a sorted tree.
+import { SysextError } from "../errors.js";
+import { comparePaths, parentOf, resolveLinkTarget } from "./paths.js";
+import type { ConflictPolicy, TreeEntry } from "./types.js";
+
+const IMPLICIT = "(implicit parent directory)";
+
+/** A finished tree: entries sorted byte-wise by path, parents before children, frozen. */
+export interface Tree {
+  readonly entries: readonly TreeEntry[];
+}
+
+export class TreeBuilder {
+  readonly #entries = new Map<string, TreeEntry>();
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(path: string): TreeEntry | undefined {
+    return this.#entries.get(path);
+  }
+
+  has(path: string): boolean {
+    return this.#entries.has(path);
+  }
+
+  /** All paths currently in the tree (unsorted). */
+  paths(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
+  /**
+   * Add one entry. Parent directories are created implicitly (0755). Writing below a symlink is refused
+   * (it would write through the link); a relative symlink whose target climbs above the root is refused.
+   */
+  add(entry: TreeEntry, policy: ConflictPolicy = "error"): void {
+    if (entry.path === "") {
+      if (entry.type !== "dir") throw new SysextError("PATH_ESCAPE", `the tree root itself must be a directory (${entry.origin})`);
+      return;
+    }
+    if (entry.type === "symlink" && resolveLinkTarget(entry.path, entry.target) === undefined) {
+      throw new SysextError(
+        "PATH_ESCAPE",
+        `symlink ${entry.path} -> ${entry.target} (${entry.origin}) points outside the extension tree`,
+        { hint: "make the link target stay inside the tree, or use an absolute target such as /usr/lib/..." },
+      );
+    }
+    this.#ensureParents(entry);
+    const existing = this.#entries.get(entry.path);
+    if (existing) {
+      if (existing.type === "dir" && entry.type === "dir") {
+        // Directories merge; an explicit mode wins over an implicit parent, else the policy decides.
+        if (existing.origin === IMPLICIT || policy === "replace") this.#entries.set(entry.path, entry);
+        return;
+      }
+      if (policy === "keep") return;
+      if (policy === "error") {
+        throw new SysextError(
+          "PATH_CONFLICT",
+          `${entry.path} is written by both ${existing.origin} and ${entry.origin}`,
+          { hint: "remove it from one source, or set 'onConflict: replace' (later wins) or 'keep' (first wins) on the later source" },
+        );
+      }
+      if (existing.type === "dir" && this.#hasChildren(entry.path)) {
+        throw new SysextError(
+          "PATH_CONFLICT",
+          `${entry.origin} replaces directory ${entry.path} (which has contents) with a ${entry.type}`,
+          { hint: "a directory with contents can only be merged with another directory" },
+        );
+      }
+    }
+    this.#entries.set(entry.path, entry);
+  }
+
+  /** Remove one path and everything below it. Returns how many entries were removed. */
+  removeSubtree(path: string): number {
+    let n = 0;
+    for (const p of [...this.#entries.keys()]) {
+      if (p === path || p.startsWith(`${path}/`)) {
+        this.#entries.delete(p);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Move a path and everything below it to a new place (relocation). Conflicts follow the policy. */
+  moveSubtree(from: string, to: string, policy: ConflictPolicy = "error"): number {
+    const moved = [...this.#entries.values()]
+      .filter((e) => e.path === from || e.path.startsWith(`${from}/`))
+      .sort((a, b) => comparePaths(a.path, b.path));
+    for (const e of moved) this.#entries.delete(e.path);
+    for (const e of moved) this.add({ ...e, path: to + e.path.slice(from.length) }, policy);
+    return moved.length;
+  }
+
+  /** Replace an entry in place (same path), e.g. to change its mode or xattrs. */
+  replace(entry: TreeEntry): void {
+    if (!this.#entries.has(entry.path)) this.add(entry);
+    else this.#entries.set(entry.path, entry);
+  }
+
+  /** Freeze into a sorted tree. */
+  build(): Tree {
+    const entries = [...this.#entries.values()].sort((a, b) => comparePaths(a.path, b.path));
+    for (const e of entries) Object.freeze(e);
+    return Object.freeze({ entries: Object.freeze(entries) });
+  }
+
+  #hasChildren(path: string): boolean {
+    const prefix = `${path}/`;
+    for (const p of this.#entries.keys()) if (p.startsWith(prefix)) return true;
+    return false;
+  }
+
+  #ensureParents(entry: TreeEntry): void {
+    const missing: string[] = [];
+    for (let p = parentOf(entry.path); p !== ""; p = parentOf(p)) {
+      const parent = this.#entries.get(p);
+      if (parent) {
+        if (parent.type === "symlink") {
+          throw new SysextError(
+            "PATH_ESCAPE",
+            `${entry.origin} writes ${entry.path} through symlink ${p} -> ${parent.target}`,
+            { hint: `write to the link's target path instead, or remove the symlink ${p} from ${parent.origin}` },
+          );
+        }
+        if (parent.type !== "dir") {
+          throw new SysextError("PATH_CONFLICT", `${entry.origin} writes ${entry.path} below ${p}, which is a ${parent.type} from ${parent.origin}`);
+        }
+        break;
+      }
+      missing.push(p);
+    }
+    for (const p of missing) this.#entries.set(p, { type: "dir", path: p, mode: 0o755, origin: IMPLICIT });
+  }
+}
+
+/** Total size in bytes of all regular files of a tree. */
+export function treeContentSize(tree: Tree): number {
+  let n = 0;
+  for (const e of tree.entries) if (e.type === "file") n += e.size;
+  return n;
+}

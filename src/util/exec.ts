@@ -1,0 +1,84 @@
+// Running external tools: check they exist first (naming the Debian package), run with argument arrays.
+import { execa, type Options } from "execa";
+import { access, constants } from "node:fs/promises";
+import { delimiter, join } from "node:path";
+import { SysextError } from "../errors.js";
+
+/** Debian package that provides each external tool we use. */
+export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  mksquashfs: "squashfs-tools",
+  unsquashfs: "squashfs-tools",
+  "mkfs.erofs": "erofs-utils",
+  "fsck.erofs": "erofs-utils",
+  "dump.erofs": "erofs-utils",
+  "systemd-dissect": "systemd-container",
+  "systemd-sysext": "systemd",
+  bzip2: "bzip2",
+  xz: "xz-utils",
+  zstd: "zstd",
+  gzip: "gzip",
+  "apt-get": "apt",
+  "dpkg-deb": "dpkg",
+  debootstrap: "debootstrap",
+  openssl: "openssl",
+  setfattr: "attr",
+  getfattr: "attr",
+  veritysetup: "cryptsetup-bin",
+};
+
+const found = new Map<string, string>();
+
+/** Absolute path of a tool on PATH, or undefined. */
+export async function findTool(name: string): Promise<string | undefined> {
+  const cached = found.get(name);
+  if (cached) return cached;
+  const dirs = (process.env.PATH ?? "").split(delimiter).concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      found.set(name, candidate);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Path of a tool, or a TOOL_MISSING error naming the Debian package that provides it. */
+export async function requireTool(name: string): Promise<string> {
+  const path = await findTool(name);
+  if (path) return path;
+  const pkg = TOOL_PACKAGES[name];
+  throw new SysextError("TOOL_MISSING", `required tool '${name}' was not found on PATH`, {
+    hint: pkg ? `install it with: apt-get install ${pkg}` : `install '${name}' and make sure it is on PATH`,
+  });
+}
+
+/** Run a tool to completion (text output); a non-zero exit becomes TOOL_FAILED with its stderr. */
+export async function runTool(
+  name: string,
+  args: readonly string[],
+  options: Options = {},
+): Promise<{ stdout: string; stderr: string }> {
+  const bin = await requireTool(name);
+  try {
+    const r = await execa(bin, args, { stripFinalNewline: false, ...options });
+    return { stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
+  } catch (e) {
+    const err = e as { stderr?: unknown; shortMessage?: string; exitCode?: number };
+    const stderr = typeof err.stderr === "string" ? err.stderr.trim() : "";
+    throw new SysextError(
+      "TOOL_FAILED",
+      `${name} failed${err.exitCode === undefined ? "" : ` with exit code ${err.exitCode}`}${stderr ? `: ${lastLines(stderr, 8)}` : ""}`,
+      { cause: e, hint: `the command was: ${name} ${args.join(" ")}` },
+    );
+  }
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.split("\n");
+  return lines.slice(Math.max(0, lines.length - n)).join("\n");
+}
