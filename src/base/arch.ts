@@ -108,6 +108,15 @@ export function debianArch(arch: SystemdArch): string {
 
 /** The systemd architecture of the machine running this process. */
 export function hostArch(): SystemdArch {
-  const map: Record<string, SystemdArch> = { x64: "x86-64", arm64: "arm64", ia32: "x86", arm: "arm", ppc64: "ppc64-le", riscv64: "riscv64", s390x: "s390x", loong64: "loongarch64" };
+  const map: Record<string, SystemdArch> = {
+    x64: "x86-64",
+    arm64: "arm64",
+    ia32: "x86",
+    arm: "arm",
+    ppc64: "ppc64-le",
+    riscv64: "riscv64",
+    s390x: "s390x",
+    loong64: "loongarch64",
+  };
   return map[process.arch] ?? normalizeArch(process.arch);
 }

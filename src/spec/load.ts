@@ -104,7 +104,10 @@ function describeIssue(
   } else if (issue.code === "invalid_union" && path.at(-2) === "sources") {
     hint = "each source needs a 'type' of directory, tar, file, symlink, template or deb";
   }
-  const field = path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+  const field = path
+    .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+    .join("")
+    .replace(/^\./, "");
   const pos = position(path) ?? position(path.slice(0, -1));
   return {
     message: `${field || "(top level)"}: ${message}`,

@@ -3,13 +3,16 @@ import { z } from "zod";
 import { SYSTEMD_ARCHITECTURES } from "../base/arch.js";
 
 const archName = z.enum(SYSTEMD_ARCHITECTURES, {
-  error: () => `must be a systemd architecture name (${SYSTEMD_ARCHITECTURES.slice(0, 6).join(", ")}, ...); x86_64/amd64 are spelled x86-64, aarch64 is arm64`,
+  error: () =>
+    `must be a systemd architecture name (${SYSTEMD_ARCHITECTURES.slice(0, 6).join(", ")}, ...); x86_64/amd64 are spelled x86-64, aarch64 is arm64`,
 });
 
 /** Octal mode as a string ("0644", "755"); YAML would read a bare 0644 as decimal 644. */
 const mode = z
   .string()
-  .regex(/^0?[0-7]{3,4}$/, { message: 'mode must be an octal string such as "0644" or "0755" (quote it in YAML)' });
+  .regex(/^0?[0-7]{3,4}$/, {
+    message: 'mode must be an octal string such as "0644" or "0755" (quote it in YAML)',
+  });
 
 const extName = z
   .string()
@@ -125,7 +128,10 @@ export const extensionSpecSchema = z.strictObject({
       /** SYSEXT_NAME: display name. */
       displayName: z.string().optional(),
       /** SYSEXT_VERSION_ID: version of the bundled tools (default: from the main package). */
-      version: z.string().regex(/^[A-Za-z0-9._+~:-]+$/, { message: "version may only contain letters, digits and ._+~:-" }).optional(),
+      version: z
+        .string()
+        .regex(/^[A-Za-z0-9._+~:-]+$/, { message: "version may only contain letters, digits and ._+~:-" })
+        .optional(),
       homeUrl: z.url().optional(),
       bugReportUrl: z.url().optional(),
     })
@@ -142,7 +148,8 @@ export const extensionSpecSchema = z.strictObject({
       path: z.string().default("usr/share/oem/oem-release"),
     })
     .optional(),
-  architectures: z.array(archName).min(1).default(["x86-64", "arm64"]),
+  /** Architectures the extension supports (omit: any). */
+  architectures: z.array(archName).min(1).optional(),
   base: z
     .strictObject({
       /** Base IDs this extension supports (empty: any). */
@@ -166,12 +173,20 @@ export const extensionSpecSchema = z.strictObject({
       /** Further KEY=value pairs for the release file. */
       extra: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()).default({}),
     })
-    .default({ reloadManager: true, restartUnits: [], reloadOrRestartUnits: [], nonStrictName: false, extra: {} }),
+    .default({
+      reloadManager: true,
+      restartUnits: [],
+      reloadOrRestartUnits: [],
+      nonStrictName: false,
+      extra: {},
+    }),
   sources: z.array(sourceSchema).default([]),
   /** Services started through a multi-user.target drop-in with Upholds= (works without daemon-reload). */
   services: z
     .strictObject({
-      upholds: z.array(z.string().regex(/^[A-Za-z0-9@._:\\-]+\.(service|socket|timer|path|target)$/)).default([]),
+      upholds: z
+        .array(z.string().regex(/^[A-Za-z0-9@._:\\-]+\.(service|socket|timer|path|target)$/))
+        .default([]),
       target: z.string().default("multi-user.target"),
     })
     .default({ upholds: [], target: "multi-user.target" }),
@@ -208,5 +223,8 @@ export type Compression = NonNullable<ExtensionSpec["image"]["compression"]>;
 
 /** JSON Schema of extension.yaml for editors (yaml-language-server: $schema=...). */
 export function extensionJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(extensionSpecSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return z.toJSONSchema(extensionSpecSchema, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
 }

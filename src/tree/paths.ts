@@ -10,7 +10,9 @@ export function normalizeEntryPath(raw: string, where: ErrorLocation & { origin?
   const { origin, ...location } = where;
   const from = origin ? ` in ${origin}` : "";
   if (raw.includes("\0")) {
-    throw new SysextError("PATH_ESCAPE", `path ${JSON.stringify(raw)}${from} contains a NUL byte`, { location });
+    throw new SysextError("PATH_ESCAPE", `path ${JSON.stringify(raw)}${from} contains a NUL byte`, {
+      location,
+    });
   }
   if (raw.startsWith("/")) {
     throw new SysextError("PATH_ESCAPE", `absolute path ${JSON.stringify(raw)}${from} is not allowed`, {
@@ -22,10 +24,14 @@ export function normalizeEntryPath(raw: string, where: ErrorLocation & { origin?
   for (const part of raw.split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") {
-      throw new SysextError("PATH_ESCAPE", `path ${JSON.stringify(raw)}${from} contains '..' and could escape the tree`, {
-        location,
-        hint: "remove '..' components from the source; entries must stay inside the extension root",
-      });
+      throw new SysextError(
+        "PATH_ESCAPE",
+        `path ${JSON.stringify(raw)}${from} contains '..' and could escape the tree`,
+        {
+          location,
+          hint: "remove '..' components from the source; entries must stay inside the extension root",
+        },
+      );
     }
     parts.push(part);
   }

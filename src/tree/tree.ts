@@ -36,7 +36,8 @@ export class TreeBuilder {
    */
   add(entry: TreeEntry, policy: ConflictPolicy = "error"): void {
     if (entry.path === "") {
-      if (entry.type !== "dir") throw new SysextError("PATH_ESCAPE", `the tree root itself must be a directory (${entry.origin})`);
+      if (entry.type !== "dir")
+        throw new SysextError("PATH_ESCAPE", `the tree root itself must be a directory (${entry.origin})`);
       return;
     }
     if (entry.type === "symlink" && resolveLinkTarget(entry.path, entry.target) === undefined) {
@@ -59,7 +60,9 @@ export class TreeBuilder {
         throw new SysextError(
           "PATH_CONFLICT",
           `${entry.path} is written by both ${existing.origin} and ${entry.origin}`,
-          { hint: "remove it from one source, or set 'onConflict: replace' (later wins) or 'keep' (first wins) on the later source" },
+          {
+            hint: "remove it from one source, or set 'onConflict: replace' (later wins) or 'keep' (first wins) on the later source",
+          },
         );
       }
       if (existing.type === "dir" && this.#hasChildren(entry.path)) {
@@ -123,11 +126,16 @@ export class TreeBuilder {
           throw new SysextError(
             "PATH_ESCAPE",
             `${entry.origin} writes ${entry.path} through symlink ${p} -> ${parent.target}`,
-            { hint: `write to the link's target path instead, or remove the symlink ${p} from ${parent.origin}` },
+            {
+              hint: `write to the link's target path instead, or remove the symlink ${p} from ${parent.origin}`,
+            },
           );
         }
         if (parent.type !== "dir") {
-          throw new SysextError("PATH_CONFLICT", `${entry.origin} writes ${entry.path} below ${p}, which is a ${parent.type} from ${parent.origin}`);
+          throw new SysextError(
+            "PATH_CONFLICT",
+            `${entry.origin} writes ${entry.path} below ${p}, which is a ${parent.type} from ${parent.origin}`,
+          );
         }
         break;
       }

@@ -13,7 +13,7 @@ export function parseEnvFile(text: string, file = "(input)"): Map<string, string
     if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new SysextError("BASE_INVALID", `line is not KEY=value: ${JSON.stringify(rawLine)}`, {
         location: { file, line: i + 1 },
-        hint: "os-release files contain lines like ID=debian or VERSION_ID=\"12\"",
+        hint: 'os-release files contain lines like ID=debian or VERSION_ID="12"',
       });
     }
     out.set(key, unquote(line.slice(eq + 1).trim(), file, i + 1));
@@ -42,7 +42,8 @@ function unquote(v: string, file: string, line: number): string {
       out += c;
     }
   }
-  if (quote) throw new SysextError("BASE_INVALID", `unterminated ${quote} quote`, { location: { file, line } });
+  if (quote)
+    throw new SysextError("BASE_INVALID", `unterminated ${quote} quote`, { location: { file, line } });
   return out.trimEnd();
 }
 

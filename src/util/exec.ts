@@ -82,3 +82,11 @@ function lastLines(text: string, n: number): string {
   const lines = text.split("\n");
   return lines.slice(Math.max(0, lines.length - n)).join("\n");
 }
+
+/** The environment for tools that take our epoch as flags: ours without SOURCE_DATE_EPOCH. */
+export function toolEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && k !== "SOURCE_DATE_EPOCH") env[k] = v;
+  return env;
+}

@@ -68,10 +68,18 @@ export async function digestFile(path: string): Promise<FileDigest> {
       h1.update(buf);
     }
   } catch (e) {
-    throw new SysextError("IO", `cannot read ${path}: ${(e as Error).message}`, { cause: e, location: { file: path } });
+    throw new SysextError("IO", `cannot read ${path}: ${(e as Error).message}`, {
+      cause: e,
+      location: { file: path },
+    });
   }
   const d256 = h256.digest();
-  return { size, sha256: d256.toString("hex"), sha256Base64: d256.toString("base64"), sha1Base64: h1.digest("base64") };
+  return {
+    size,
+    sha256: d256.toString("hex"),
+    sha256Base64: d256.toString("base64"),
+    sha1Base64: h1.digest("base64"),
+  };
 }
 
 export async function exists(path: string): Promise<boolean> {
@@ -89,10 +97,14 @@ export function resolveEpoch(env: NodeJS.ProcessEnv = process.env, explicit?: nu
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === "") return 0;
   if (!/^\d+$/.test(raw) || Number(raw) > 0xffffffff) {
-    throw new SysextError("USAGE", `SOURCE_DATE_EPOCH=${JSON.stringify(raw)} is not a whole number of seconds`, {
-      hint: "set SOURCE_DATE_EPOCH to a UNIX timestamp such as $(git log -1 --format=%ct), or unset it",
-      location: { field: "SOURCE_DATE_EPOCH" },
-    });
+    throw new SysextError(
+      "USAGE",
+      `SOURCE_DATE_EPOCH=${JSON.stringify(raw)} is not a whole number of seconds`,
+      {
+        hint: "set SOURCE_DATE_EPOCH to a UNIX timestamp such as $(git log -1 --format=%ct), or unset it",
+        location: { field: "SOURCE_DATE_EPOCH" },
+      },
+    );
   }
   return Number(raw);
 }

@@ -49,7 +49,9 @@ export async function mergeInScratchRoot(options: {
       "mount --make-rshared / && mount -t tmpfs tmpfs /run || exit 90",
       'systemd-sysext merge --root="$ROOT" >"$LOG" 2>&1; rc=$?',
       'echo "MERGE_EXIT=$rc"',
-      'if [ $rc -eq 0 ]; then (' + (options.script ?? "true") + '); src=$?; echo "SCRIPT_EXIT=$src"; systemd-sysext unmerge --root="$ROOT" >/dev/null 2>&1; fi',
+      "if [ $rc -eq 0 ]; then (" +
+        (options.script ?? "true") +
+        '); src=$?; echo "SCRIPT_EXIT=$src"; systemd-sysext unmerge --root="$ROOT" >/dev/null 2>&1; fi',
       "exit 0",
     ].join("\n");
     const log = join(root, ".merge.log");

@@ -1,12 +1,103 @@
 // Directory source: walk a directory tree, recording entries whose contents are read later.
+import type { BigIntStats } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { join } from "node:path";
+import { SysextError } from "../../errors.js";
 import type { SourceSpec } from "../../spec/schema.js";
+import { matchesAnyGlob } from "../glob.js";
+import { comparePaths } from "../paths.js";
 import type { TreeBuilder } from "../tree.js";
+import type { TreeEntry } from "../types.js";
+import { joinTreePath, normalizeDestination, requireSourcePath, resolveSourcePath } from "./common.js";
 import type { SourceContext, SourceResult } from "./context.js";
 
+/**
+ * Add every entry below a directory (symlinks are recorded, never followed) under `source.to`.
+ * Modes are kept; owners and times are dropped (the image backend sets root and the build epoch).
+ */
 export async function addDirectorySource(
-  _builder: TreeBuilder,
-  _source: Extract<SourceSpec, { type: "directory" }>,
-  _ctx: SourceContext,
+  builder: TreeBuilder,
+  source: Extract<SourceSpec, { type: "directory" }>,
+  ctx: SourceContext,
 ): Promise<SourceResult> {
-  throw new Error("not implemented");
+  const root = resolveSourcePath(ctx.specDir, source.path);
+  const origin = `directory ${source.path}`;
+  await requireSourcePath(root, "directory", { field: "path", given: source.path, what: "directory source" });
+  const to = normalizeDestination(source.to, origin);
+  let count = 0;
+
+  const walk = async (absDir: string, relDir: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = (await readdir(absDir)).sort(comparePaths);
+    } catch (e) {
+      throw ioError(absDir, origin, e);
+    }
+    for (const name of names) {
+      const abs = join(absDir, name);
+      const rel = relDir === "" ? name : `${relDir}/${name}`;
+      if (matchesAnyGlob(source.exclude, rel)) continue;
+      let st: BigIntStats;
+      try {
+        st = await lstat(abs, { bigint: true });
+      } catch (e) {
+        throw ioError(abs, origin, e);
+      }
+      const entry = await toEntry(abs, joinTreePath(to, rel), st, origin);
+      builder.add(entry, source.onConflict);
+      count++;
+      if (entry.type === "dir") await walk(abs, rel);
+    }
+  };
+  await walk(root, "");
+  if (count === 0 && to !== "" && !builder.has(to)) {
+    builder.add({ type: "dir", path: to, mode: 0o755, origin }, source.onConflict);
+    count++;
+  }
+  return { entries: count };
+}
+
+async function toEntry(abs: string, path: string, st: BigIntStats, origin: string): Promise<TreeEntry> {
+  const mode = Number(st.mode & 0o7777n);
+  if (st.isDirectory()) return { type: "dir", path, mode, origin };
+  if (st.isFile()) {
+    const size = Number(st.size);
+    return { type: "file", path, mode, size, origin, content: { kind: "file", path: abs, offset: 0, size } };
+  }
+  if (st.isSymbolicLink()) {
+    let target: string;
+    try {
+      target = await readlink(abs);
+    } catch (e) {
+      throw ioError(abs, origin, e);
+    }
+    return { type: "symlink", path, mode: 0o777, target, origin };
+  }
+  if (st.isFIFO()) return { type: "fifo", path, mode, origin };
+  if (st.isSocket()) return { type: "socket", path, mode, origin };
+  // Character and block devices (overlayfs whiteouts are 0:0 character devices): keep them for the checks.
+  const { major, minor } = splitDev(st.rdev);
+  return {
+    type: st.isCharacterDevice() ? "char" : "block",
+    path,
+    mode,
+    origin,
+    devMajor: major,
+    devMinor: minor,
+  };
+}
+
+/** glibc's dev_t encoding: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31. */
+function splitDev(rdev: bigint): { major: number; minor: number } {
+  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  return { major, minor };
+}
+
+function ioError(path: string, origin: string, cause: unknown): SysextError {
+  return new SysextError("IO", `cannot read ${path} (${origin}): ${(cause as Error).message}`, {
+    cause,
+    location: { file: path },
+    hint: "check that the directory is readable by the user running the build",
+  });
 }

@@ -9,7 +9,11 @@ import { addTarSource } from "./tar.js";
 import { addTemplateSource } from "./template.js";
 
 /** Add one (already interpolated) source to the tree. */
-export async function addSource(builder: TreeBuilder, source: SourceSpec, ctx: SourceContext): Promise<SourceResult> {
+export async function addSource(
+  builder: TreeBuilder,
+  source: SourceSpec,
+  ctx: SourceContext,
+): Promise<SourceResult> {
   switch (source.type) {
     case "directory":
       return addDirectorySource(builder, source, ctx);

@@ -1,20 +1,65 @@
 // Inline sources: a file given in the spec (content or a copied file) and a symlink.
+import { stat } from "node:fs/promises";
+import { SysextError } from "../../errors.js";
 import type { SourceSpec } from "../../spec/schema.js";
 import type { TreeBuilder } from "../tree.js";
+import type { Content } from "../types.js";
+import { normalizeDestination, parseMode, requireSourcePath, resolveSourcePath } from "./common.js";
 import type { SourceContext, SourceResult } from "./context.js";
 
+/** A file with inline `content` (UTF-8) or copied `from` a file relative to the spec directory. */
 export async function addFileSource(
-  _builder: TreeBuilder,
-  _source: Extract<SourceSpec, { type: "file" }>,
-  _ctx: SourceContext,
+  builder: TreeBuilder,
+  source: Extract<SourceSpec, { type: "file" }>,
+  ctx: SourceContext,
 ): Promise<SourceResult> {
-  throw new Error("not implemented");
+  const origin = `file ${source.path}`;
+  const path = destination(source.path, origin);
+  const mode = parseMode(source.mode);
+  let content: Content;
+  if (source.content !== undefined) {
+    content = { kind: "bytes", data: new TextEncoder().encode(source.content) };
+  } else if (source.from !== undefined) {
+    const abs = resolveSourcePath(ctx.specDir, source.from);
+    await requireSourcePath(abs, "file", { field: "from", given: source.from, what: "file source" });
+    const { size } = await stat(abs);
+    content = { kind: "file", path: abs, offset: 0, size };
+  } else {
+    throw new SysextError("SOURCE_INVALID", `${origin} has neither 'content' nor 'from'`, {
+      location: { field: "content" },
+      hint: "give the file's text in 'content', or a file to copy in 'from'",
+    });
+  }
+  const size = content.kind === "bytes" ? content.data.length : content.size;
+  builder.add({ type: "file", path, mode, size, content, origin }, source.onConflict);
+  return { entries: 1 };
 }
 
+/** A symbolic link; targets that climb above the image root are refused by the tree builder. */
 export async function addSymlinkSource(
-  _builder: TreeBuilder,
-  _source: Extract<SourceSpec, { type: "symlink" }>,
+  builder: TreeBuilder,
+  source: Extract<SourceSpec, { type: "symlink" }>,
   _ctx: SourceContext,
 ): Promise<SourceResult> {
-  throw new Error("not implemented");
+  const origin = `symlink ${source.path}`;
+  const path = destination(source.path, origin);
+  if (source.target.includes("\0")) {
+    throw new SysextError("SOURCE_INVALID", `${origin}: target contains a NUL byte`, {
+      location: { field: "target" },
+    });
+  }
+  builder.add({ type: "symlink", path, mode: 0o777, target: source.target, origin }, source.onConflict);
+  return { entries: 1 };
+}
+
+/** Destination of a single-entry source; the image root itself is not a valid target. */
+export function destination(raw: string, origin: string): string {
+  const path = normalizeDestination(raw, origin, "path");
+  if (path === "") {
+    throw new SysextError("SOURCE_INVALID", `${origin}: the destination path is the image root`, {
+      location: { field: "path" },
+      hint: "give the full path inside the image, e.g. usr/lib/systemd/system/foo.service",
+    });
+  }
+  return path;
 }

@@ -1,0 +1,90 @@
+// `npm run bench`: our build and payload generation against the reference tools, measured in the same run.
+import { execa } from "execa";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { mksquashfsFlags } from "../src/image/squashfs.js";
+import { realTree } from "./corpus.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CACHE = process.env.SYSEXTKIT_BENCH_CACHE ?? join(ROOT, ".cache", "bench");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function timeCommand(cmd: string, args: string[]): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await execa(cmd, args, { stdio: "ignore" });
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function ours(tree: string, out: string, osRelease: string, compression: string) {
+  const r = await execa(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "bench/build-child.ts"), tree, out, osRelease, "squashfs", compression],
+    { cwd: ROOT },
+  );
+  return JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as {
+    seconds: number;
+    maxRssKb: number;
+    size: number;
+    image: string;
+  };
+}
+
+async function benchBuild(sizeMb: number, osRelease: string, work: string) {
+  const corpus = await realTree(CACHE, sizeMb * 1e6);
+  const flags = mksquashfsFlags({
+    compression: "zstd",
+    compressionLevel: undefined,
+    blockSize: undefined,
+    epoch: 0,
+  }).filter((f) => f !== "-tar");
+  const refTimes: number[] = [];
+  const ourTimes: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    const refOut = join(work, `ref-${sizeMb}.raw`);
+    await rm(refOut, { force: true });
+    refTimes.push(await timeCommand("mksquashfs", [corpus.dir, refOut, ...flags]));
+    const outDir = join(work, `ours-${sizeMb}`);
+    await rm(outDir, { recursive: true, force: true });
+    const o = await ours(corpus.dir, outDir, osRelease, "zstd");
+    ourTimes.push(o.seconds);
+    rss = Math.max(rss, o.maxRssKb);
+  }
+  const ref = median(refTimes);
+  const our = median(ourTimes);
+  return { sizeMb: corpus.bytes / 1e6, files: corpus.files, ref, our, ratio: our / ref, rssMb: rss / 1024 };
+}
+
+async function main() {
+  const work = join(CACHE, "work");
+  await mkdir(work, { recursive: true });
+  const osRelease = join(work, "os-release");
+  await writeFile(osRelease, "ID=benchos\nVERSION_ID=1.0.0\n");
+
+  console.log(`sysextkit benchmark (${ROUNDS} rounds each, medians; reference measured in the same run)\n`);
+  console.log(
+    "build: sysextkit build (tar stream -> mksquashfs -tar) vs bare `mksquashfs DIR OUT` with the same flags",
+  );
+  for (const size of [60, 180]) {
+    const b = await benchBuild(size, osRelease, work);
+    console.log(
+      `  tree ${b.sizeMb.toFixed(0)} MB / ${b.files} files: ours ${b.our.toFixed(2)} s, mksquashfs ${b.ref.toFixed(2)} s, ratio ${b.ratio.toFixed(3)} (${((b.ratio - 1) * 100).toFixed(1)}% slower), peak RSS ${b.rssMb.toFixed(0)} MiB`,
+    );
+  }
+
+  const { benchPayload } = await import("./payload-bench.js");
+  const corpus = await realTree(CACHE, 60e6);
+  const img = await ours(corpus.dir, join(work, "payload-img"), osRelease, "none");
+  const p = await benchPayload(img.image);
+  console.log(
+    `\npayload: CrAU generation (parallel bzip2 -9 of 1 MiB chunks) vs serial \`bzip2 -9\` of the same 1 MiB pieces`,
+  );
+  console.log(
+    `  image ${(img.size / 1e6).toFixed(0)} MB: ours ${p.oursSeconds.toFixed(2)} s (${p.mbPerSecond.toFixed(1)} MB/s), serial bzip2 ${p.referenceSeconds.toFixed(2)} s, speed-up ${p.ratio.toFixed(2)}x, peak RSS ${p.peakRssMb.toFixed(0)} MiB`,
+  );
+}
+
+await main();

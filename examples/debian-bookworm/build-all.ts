@@ -1,0 +1,78 @@
+// The main job: build every OEM extension of the catalog for a real Debian 12 (bookworm) base into out/.
+//
+//   npm run example                       # as root: debootstrap base + apt-get download, then build
+//   SYSEXTKIT_CACHE=/tmp/c npm run example -- --out out --format erofs
+//
+// Steps: a cached debootstrap root (minbase + systemd) is the base release; the .deb files each OEM
+// needs are fetched with `apt-get download` into the cache; every extensions/*/extension.yaml is built
+// for that base with the library API; a table of what was built ends the run.
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { buildExtension, loadSpecFile, readBase, type BuildResult } from "../../src/index.js";
+import { CATALOG_DIR, resolveExtensionFiles } from "../../src/manifest/release-spec.js";
+import { defaultCacheDir } from "../../src/util/cache.js";
+import { checkMerge, hostFromBase } from "../../src/release/host-check.js";
+import { inspectImage } from "../../src/image/inspect.js";
+import { debianArch } from "../../src/base/arch.js";
+import { table, humanSize } from "../../src/cli/output.js";
+import { downloadDebs, ensureBase } from "./debs.js";
+import { allOemPackages, BASE_INCLUDE } from "./packages.js";
+
+const { values } = parseArgs({
+  options: {
+    out: { type: "string", default: "out" },
+    format: { type: "string", default: "squashfs" },
+    base: { type: "string" },
+  },
+});
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const cache = defaultCacheDir();
+const t0 = Date.now();
+
+log(`sysextkit example: every OEM extension for Debian 12 (cache: ${cache})`);
+const root =
+  values.base ?? (await ensureBase(join(cache, "bases", "bookworm-systemd"), { include: BASE_INCLUDE }));
+const base = await readBase({ path: root });
+const debArch = debianArch(base.arch);
+const debDir = join(cache, "debs", debArch);
+await downloadDebs(allOemPackages(), debDir, debArch);
+
+const results: BuildResult[] = [];
+for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) {
+  const spec = await loadSpecFile(file);
+  log(`build: ${spec.spec.name} ...`);
+  const r = await buildExtension({
+    spec,
+    base,
+    outDir: resolve(values.out!),
+    format: values.format as "squashfs" | "erofs",
+    vars: { debDir },
+    onProgress: (p) => {
+      if (p.phase === "assemble" || p.phase === "write") log(`  ${spec.spec.name}: ${p.message}`);
+    },
+  });
+  const info = await inspectImage(r.image);
+  const verdict = checkMerge({
+    imageFileName: `${r.name}.raw`,
+    releaseFiles: info.releaseFiles,
+    release: info.release,
+    strictXattr: info.strictXattr,
+    host: hostFromBase(base),
+    systemdVersion: 252,
+  });
+  if (!verdict.merges) throw new Error(`${r.name} would not merge on its own base: ${verdict.reason}`);
+  for (const f of r.findings.filter((f) => f.severity !== "info"))
+    log(`  ${f.severity}: ${f.code} ${f.path ?? ""} ${f.message}`);
+  results.push(r);
+}
+
+process.stdout.write(
+  `\nbuilt ${results.length} extensions for ${base.id} ${base.versionId ?? ""} ${base.arch} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n\n`,
+);
+process.stdout.write(
+  `${table(
+    ["name", "size", "SYSEXT_VERSION_ID", "sha256", "image"],
+    results.map((r) => [r.name, humanSize(r.size), r.version ?? "-", r.sha256 ?? "-", r.image]),
+  )}\n`,
+);

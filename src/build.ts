@@ -1,0 +1,273 @@
+// The build pipeline: spec + base release -> assembled tree -> checks -> release file -> image, atomically.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import semver from "semver";
+import type { SystemdArch } from "./base/arch.js";
+import { readBase, type BaseInput, type BaseRelease } from "./base/base.js";
+import { blockingFindings, type Finding } from "./checks/finding.js";
+import { runChecks } from "./checks/index.js";
+import { SysextError } from "./errors.js";
+import { writeImage } from "./image/index.js";
+import { releaseFields, releaseFileEntry, EXTENSION_RELEASE_DIR } from "./release/release-file.js";
+import type { LoadedSpec } from "./spec/load.js";
+import type { Compression, ImageFormat } from "./spec/schema.js";
+import { builtinVars, interpolateSource, resolveVars, sourceApplies } from "./spec/vars.js";
+import type { SourceContext } from "./tree/sources/context.js";
+import { addSource } from "./tree/sources/index.js";
+import { applyTransforms } from "./tree/transform.js";
+import { TreeBuilder, treeContentSize } from "./tree/tree.js";
+import { digestFile, resolveEpoch, withAtomicOutput } from "./util/fs.js";
+
+/** The templates shipped with the package. */
+export const DEFAULT_TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "templates");
+
+export type BuildPhase = "base" | "assemble" | "transform" | "check" | "write" | "hash" | "done";
+
+export interface BuildProgress {
+  readonly phase: BuildPhase;
+  readonly message: string;
+  readonly bytesDone?: number;
+  readonly bytesTotal?: number;
+}
+
+export interface BuildOptions {
+  readonly spec: LoadedSpec;
+  /** The base release: an already read one, or where to read it from. */
+  readonly base: BaseRelease | BaseInput;
+  /** Directory the image is written to (as <name>.raw, or <name>/ for the directory format). */
+  readonly outDir: string;
+  readonly format?: ImageFormat;
+  readonly compression?: Compression;
+  /** Variable overrides (CLI --var). */
+  readonly vars?: Readonly<Record<string, string>>;
+  /** Warnings fail the build too. */
+  readonly strict?: boolean;
+  readonly templatesDir?: string;
+  /** Build epoch; default SOURCE_DATE_EPOCH or 0. */
+  readonly epoch?: number;
+  /** File name of the image inside outDir (default <name>.raw). */
+  readonly imageFileName?: string;
+  readonly onProgress?: (p: BuildProgress) => void;
+}
+
+export interface BuildResult {
+  readonly name: string;
+  readonly image: string;
+  readonly format: ImageFormat;
+  readonly compression: Compression | undefined;
+  readonly size: number;
+  /** SHA-256 of the image (hex); undefined for the directory format. */
+  readonly sha256: string | undefined;
+  readonly arch: SystemdArch;
+  readonly base: { readonly id: string; readonly versionId: string | undefined; readonly source: string };
+  /** The key/value pairs written to the release file, in order. */
+  readonly release: Readonly<Record<string, string>>;
+  readonly releaseFile: string;
+  readonly version: string | undefined;
+  readonly nonStrictName: boolean;
+  readonly findings: readonly Finding[];
+  readonly entries: number;
+  readonly contentBytes: number;
+}
+
+function isBaseRelease(b: BaseRelease | BaseInput): b is BaseRelease {
+  return typeof (b as BaseRelease).id === "string" && "arch" in b && "archSource" in b;
+}
+
+/** Build one extension image. Nothing appears at the output path unless the whole build succeeds. */
+export async function buildExtension(options: BuildOptions): Promise<BuildResult> {
+  const { spec, file: specFile, dir: specDir } = options.spec;
+  const progress = options.onProgress ?? (() => undefined);
+  const epoch = resolveEpoch(process.env, options.epoch);
+  const findings: Finding[] = [];
+
+  progress({ phase: "base", message: "reading base release" });
+  const base = isBaseRelease(options.base) ? options.base : await readBase(options.base);
+  checkBaseSupported(options.spec, base, findings);
+  const format = options.format ?? spec.image.format;
+  const compression = options.compression ?? spec.image.compression;
+  const templatesDir = options.templatesDir ?? DEFAULT_TEMPLATES_DIR;
+  const builtins = builtinVars({ spec, base, arch: base.arch, specDir, templatesDir });
+  const vars = resolveVars(spec, builtins, options.vars, specFile);
+
+  const workDir = await mkdtemp(join(tmpdir(), "sysextkit-build-"));
+  try {
+    const ctx: SourceContext = {
+      specDir,
+      templatesDir,
+      vars,
+      base,
+      arch: base.arch,
+      workDir,
+      epoch,
+      findings,
+    };
+    const builder = new TreeBuilder();
+    let version = spec.metadata.version;
+    let index = 0;
+    for (const raw of spec.sources) {
+      const i = index++;
+      if (!sourceApplies(raw, vars)) continue;
+      const source = interpolateSource(raw, vars, i, specFile);
+      progress({ phase: "assemble", message: `source ${i + 1}/${spec.sources.length}: ${source.type}` });
+      const result = await addSource(builder, source, ctx);
+      if (version === undefined && result.version !== undefined) version = result.version;
+    }
+
+    progress({ phase: "transform", message: "relocating, stripping, enabling services" });
+    findings.push(...applyTransforms(builder, spec, { ...ctx, name: spec.name }, version));
+
+    const fields = releaseFields({ name: spec.name, spec, base, version });
+    const releaseEntry = releaseFileEntry(spec.name, fields, spec.release.nonStrictName);
+    builder.add(releaseEntry, "replace");
+    describeBinding(spec.base.binding, findings);
+
+    progress({ phase: "check", message: "checking the tree" });
+    findings.push(...runChecks(builder, { name: spec.name, spec, base }));
+    const blocking = blockingFindings(findings, options.strict ?? false);
+    if (blocking.length > 0) {
+      const first = blocking[0]!;
+      throw new SysextError(
+        "CHECK_FAILED",
+        `${blocking.length} check(s) failed; first: ${first.path ? `${first.path}: ` : ""}${first.message}`,
+        {
+          ...(specFile ? { location: { file: specFile } } : {}),
+          ...(first.hint ? { hint: first.hint } : {}),
+          details: findings,
+        },
+      );
+    }
+
+    const tree = builder.build();
+    const total = treeContentSize(tree);
+    const fileName = options.imageFileName ?? (format === "directory" ? spec.name : `${spec.name}.raw`);
+    const image = resolve(options.outDir, fileName);
+    progress({ phase: "write", message: `writing ${format} image`, bytesDone: 0, bytesTotal: total });
+    await withAtomicOutput(
+      image,
+      (tmp) =>
+        writeImage({
+          tree,
+          out: tmp,
+          format,
+          compression,
+          compressionLevel: spec.image.compressionLevel,
+          blockSize: spec.image.blockSize,
+          epoch,
+          workDir,
+          onProgress: (bytesDone, bytesTotal) =>
+            progress({ phase: "write", message: `writing ${format} image`, bytesDone, bytesTotal }),
+        }),
+      { replaceDirectory: format === "directory" },
+    );
+
+    progress({ phase: "hash", message: "hashing" });
+    const digest = format === "directory" ? undefined : await digestFile(image);
+    progress({ phase: "done", message: `built ${image}` });
+    return Object.freeze({
+      name: spec.name,
+      image,
+      format,
+      compression,
+      size: digest?.size ?? total,
+      sha256: digest?.sha256,
+      arch: base.arch,
+      base: { id: base.id, versionId: base.versionId, source: base.source },
+      release: Object.freeze(Object.fromEntries(fields)),
+      releaseFile: `${EXTENSION_RELEASE_DIR}/extension-release.${spec.name}`,
+      version,
+      nonStrictName: spec.release.nonStrictName,
+      findings: Object.freeze([...findings]),
+      entries: tree.entries.length,
+      contentBytes: total,
+    });
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Refuse bases the spec does not support: ID list, VERSION_ID range, architecture list. */
+function checkBaseSupported(loaded: LoadedSpec, base: BaseRelease, findings: Finding[]): void {
+  const { spec, file } = loaded;
+  const where = (field: string) => ({ location: { ...(file ? { file } : {}), field } });
+  if (spec.base.ids.length > 0 && !spec.base.ids.includes(base.id)) {
+    throw new SysextError(
+      "BASE_UNSUPPORTED",
+      `base ID '${base.id}' is not one of ${spec.base.ids.join(", ")}`,
+      {
+        ...where("base.ids"),
+        hint: `build against a supported base, or add '${base.id}' to base.ids`,
+      },
+    );
+  }
+  if (spec.base.versions !== undefined) {
+    if (!semver.validRange(spec.base.versions)) {
+      throw new SysextError(
+        "SPEC_INVALID",
+        `base.versions '${spec.base.versions}' is not a valid version range`,
+        {
+          ...where("base.versions"),
+          hint: 'write a range such as ">=3815.0.0 <4000.0.0"',
+        },
+      );
+    }
+    const v = base.versionId;
+    const parsed =
+      v === undefined
+        ? null
+        : (semver.valid(v) ?? (/^\d+(\.\d+)?$/.test(v) ? (semver.coerce(v)?.version ?? null) : null));
+    if (parsed === null) {
+      throw new SysextError(
+        "BASE_UNSUPPORTED",
+        `base VERSION_ID ${v === undefined ? "is missing" : `'${v}' is not semver-shaped`}, so it cannot be checked against base.versions '${spec.base.versions}'`,
+        {
+          ...where("base.versions"),
+          hint: "remove base.versions from the spec, or build against a base whose VERSION_ID looks like 3815.2.0",
+        },
+      );
+    }
+    if (!semver.satisfies(parsed, spec.base.versions)) {
+      throw new SysextError(
+        "BASE_UNSUPPORTED",
+        `base ${base.id} ${v} is outside the supported range '${spec.base.versions}'`,
+        {
+          ...where("base.versions"),
+          hint: "build against a supported base release, or widen base.versions in the spec",
+        },
+      );
+    }
+  }
+  if (spec.architectures && !spec.architectures.includes(base.arch)) {
+    throw new SysextError(
+      "BASE_UNSUPPORTED",
+      `architecture ${base.arch} is not one of the spec's architectures (${spec.architectures.join(", ")})`,
+      {
+        ...where("architectures"),
+        hint: `pass --arch with one of them, or add ${base.arch} to architectures`,
+      },
+    );
+  }
+  if (base.archSource === "host") {
+    findings.push({
+      code: "arch-from-host",
+      severity: "info",
+      message: `no architecture given; using this machine's (${base.arch})`,
+      hint: "pass --arch to build for another architecture",
+    });
+  }
+}
+
+function describeBinding(binding: "strict" | "sysext-level" | "any", findings: Finding[]): void {
+  if (binding === "strict") return;
+  findings.push({
+    code: binding === "any" ? "binding-any" : "binding-sysext-level",
+    severity: "info",
+    message:
+      binding === "any"
+        ? "not bound to a base release: ID=_any merges on every OS"
+        : "bound to SYSEXT_LEVEL instead of the exact VERSION_ID",
+    hint: "agents that link against the base's libraries should use strict binding",
+  });
+}

@@ -1,0 +1,130 @@
+// Layout rules: what systemd-sysext drops or refuses by location (outside usr/opt, os-release, usr/sbin, overlay markers).
+import type { TreeBuilder } from "../tree/tree.js";
+import { matchesAnyGlob } from "../tree/glob.js";
+import type { Finding } from "./finding.js";
+import type { CheckContext } from "./index.js";
+
+const OPAQUE_XATTRS = ["trusted.overlay.opaque", "user.overlay.opaque"];
+
+/**
+ * overlayfs markers. Opaque markers (".wh..wh..opq" files, *.overlay.opaque xattrs) would hide the host's
+ * directory contents below the merged one, so they are removed (Flatcar's build_sysext does the same).
+ * Other whiteouts (".wh.NAME" files, 0:0 character devices) would hide host files: an error.
+ */
+export function checkOverlayMarkers(builder: TreeBuilder): Finding[] {
+  const out: Finding[] = [];
+  for (const path of sortedPaths(builder)) {
+    const e = builder.get(path);
+    if (!e) continue;
+    const base = path.slice(path.lastIndexOf("/") + 1);
+    if (base === ".wh..wh..opq") {
+      builder.removeSubtree(path);
+      out.push({
+        code: "overlay-opaque",
+        severity: "warning",
+        path,
+        message: `removed overlay opaque marker ${path}; it would hide the host's files in that directory`,
+      });
+      continue;
+    }
+    if (e.type === "dir" && e.xattrs && OPAQUE_XATTRS.some((x) => x in e.xattrs!)) {
+      const xattrs = Object.fromEntries(Object.entries(e.xattrs).filter(([k]) => !OPAQUE_XATTRS.includes(k)));
+      const { xattrs: _drop, ...rest } = e;
+      builder.replace(Object.keys(xattrs).length > 0 ? { ...rest, xattrs } : rest);
+      out.push({
+        code: "overlay-opaque",
+        severity: "warning",
+        path,
+        message: `removed the overlay "opaque" xattr from directory ${path}; it would hide the host's files there`,
+      });
+      continue;
+    }
+    const whiteoutDev = e.type === "char" && (e.devMajor ?? 0) === 0 && (e.devMinor ?? 0) === 0;
+    if (base.startsWith(".wh.") || whiteoutDev) {
+      out.push({
+        code: "overlay-whiteout",
+        severity: "error",
+        path,
+        message: `${path} is an overlayfs whiteout; merged, it would delete the host's ${whiteoutDev ? path : path.replace(/\.wh\.([^/]*)$/, "$1")}`,
+        hint: "remove it from the source (it is an artefact of a container layer), or add it to strip.paths",
+      });
+    }
+  }
+  return out;
+}
+
+/** spec.drop: content outside usr/ and opt/ that may be dropped quietly (systemd ignores it anyway). */
+export function applyDrop(builder: TreeBuilder, ctx: CheckContext): Finding[] {
+  const out: Finding[] = [];
+  if (ctx.spec.drop.length === 0) return out;
+  for (const path of sortedPaths(builder)) {
+    if (!builder.has(path) || isMergedHierarchy(path)) continue;
+    if (matchesAnyGlob(ctx.spec.drop, path)) {
+      const n = builder.removeSubtree(path);
+      out.push({
+        code: "dropped",
+        severity: "info",
+        path,
+        message: `dropped ${path}${n > 1 ? ` and ${n - 1} entries below it` : ""} (listed under drop)`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Only /usr and /opt are merged (SYSTEMD_SYSEXT_HIERARCHIES default); the rest is silently ignored. */
+export function checkOutsideUsrOpt(builder: TreeBuilder): Finding[] {
+  const tops = new Map<string, number>();
+  for (const path of builder.paths()) {
+    if (isMergedHierarchy(path)) continue;
+    const top = path.split("/")[0]!;
+    tops.set(top, (tops.get(top) ?? 0) + 1);
+  }
+  return [...tops.keys()].sort().map((top) => ({
+    code: "outside-usr-opt",
+    severity: "error" as const,
+    path: top,
+    message: `${top}${(tops.get(top) ?? 0) > 1 ? `/ (${tops.get(top)} entries)` : ""} is outside usr/ and opt/; systemd-sysext silently ignores it`,
+    hint: `relocate it below usr/ (e.g. usr/share/...) and link it at runtime, or list "${top}/**" under drop`,
+  }));
+}
+
+export function checkOsRelease(builder: TreeBuilder): Finding[] {
+  return ["etc/os-release", "usr/lib/os-release"]
+    .filter((p) => builder.has(p))
+    .map((p) => ({
+      code: "os-release-in-extension",
+      severity: "error" as const,
+      path: p,
+      message: `${p} in an extension: systemd-sysext refuses usr/lib/os-release (the whole merge fails) and ignores etc/`,
+      hint: `remove ${p} (add it to strip.paths); the extension's identity belongs in usr/lib/extension-release.d`,
+    }));
+}
+
+/** A real usr/sbin directory hides a merged-sbin host's usr/sbin -> bin symlink (sysext-bakery #105, #131). */
+export function checkUsrSbin(builder: TreeBuilder, ctx: CheckContext): Finding[] {
+  const e = builder.get("usr/sbin");
+  if (!e || e.type !== "dir" || ctx.base.mergedSbin === false) return [];
+  const known = ctx.base.mergedSbin === true;
+  return [
+    {
+      code: "usr-sbin-directory",
+      severity: known ? "error" : "warning",
+      path: "usr/sbin",
+      message: known
+        ? "usr/sbin is a directory, but the base has usr/sbin -> bin; merged, it hides the host's sbin and breaks boot"
+        : "usr/sbin is a directory; on a base with merged sbin (usr/sbin -> bin) it would hide the host's sbin",
+      hint: known
+        ? "set mergeSbin: auto (or true) to fold sbin into bin, or relocate the files to usr/bin"
+        : "pass the base root directory (--base DIR) so sysextkit can tell, or set mergeSbin: true",
+    },
+  ];
+}
+
+export function isMergedHierarchy(path: string): boolean {
+  return path === "usr" || path === "opt" || path.startsWith("usr/") || path.startsWith("opt/");
+}
+
+export function sortedPaths(builder: TreeBuilder): string[] {
+  return [...builder.paths()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}

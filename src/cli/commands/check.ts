@@ -1,0 +1,72 @@
+// `sysextkit check IMAGE --host ...`: would this host's systemd-sysext merge the image, and if not, why.
+import type { Command } from "commander";
+import { basename } from "node:path";
+import { readBase } from "../../base/base.js";
+import { SysextError } from "../../errors.js";
+import { inspectImage } from "../../image/inspect.js";
+import { checkMerge, hostFromBase } from "../../release/host-check.js";
+import { localSystemdVersion } from "../../release/systemd-version.js";
+import { printJson } from "../output.js";
+
+interface CheckFlags {
+  host?: string;
+  arch?: string;
+  systemd?: string;
+  as?: string;
+  initrd?: boolean;
+  json?: boolean;
+}
+
+export function registerCheck(program: Command): void {
+  program
+    .command("check")
+    .description("decide whether a host's systemd-sysext would merge an image (exit 0 yes, 1 no)")
+    .argument("<image>", "the image to check")
+    .option("--host <path>", "the host's os-release file or root directory")
+    .option("--arch <arch>", "the host's architecture (default: this machine's)")
+    .option("--systemd <version>", "the host's systemd version (default: this machine's, else 252)")
+    .option("--as <filename>", "the file name it is installed under (default: the image's own name)")
+    .option("--initrd", "decide as systemd-sysext does inside an initrd")
+    .option("--json", "print the verdict as JSON")
+    .action(async (image: string, flags: CheckFlags) => {
+      if (!flags.host) {
+        throw new SysextError("USAGE", "--host is required", {
+          hint: "pass the host's os-release file (e.g. --host /etc/os-release) or its root directory",
+        });
+      }
+      const systemdVersion =
+        flags.systemd !== undefined ? parseSystemd(flags.systemd) : ((await localSystemdVersion()) ?? 252);
+      const host = hostFromBase(
+        await readBase({ path: flags.host, ...(flags.arch ? { arch: flags.arch } : {}) }),
+      );
+      const info = await inspectImage(image);
+      const verdict = checkMerge({
+        imageFileName: flags.as ?? basename(image),
+        releaseFiles: info.releaseFiles,
+        release: info.release,
+        strictXattr: info.strictXattr,
+        host,
+        systemdVersion,
+        ...(flags.initrd ? { initrd: true } : {}),
+      });
+      if (flags.json) printJson({ image, systemdVersion, host, ...verdict });
+      else {
+        process.stdout.write(
+          `${verdict.merges ? "merges" : "does not merge"}: ${verdict.reason} (systemd ${systemdVersion})\n` +
+            verdict.steps.map((s) => `  ${s.ok ? "ok  " : "FAIL"} ${s.rule}: ${s.detail}`).join("\n") +
+            "\n",
+        );
+      }
+      process.exitCode = verdict.merges ? 0 : 1;
+    });
+}
+
+function parseSystemd(v: string): number {
+  const n = Number(/^v?(\d+)/.exec(v)?.[1]);
+  if (!Number.isInteger(n) || n < 200) {
+    throw new SysextError("USAGE", `--systemd ${JSON.stringify(v)} is not a systemd version`, {
+      hint: "give the major version, e.g. --systemd 252",
+    });
+  }
+  return n;
+}

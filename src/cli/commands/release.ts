@@ -1,0 +1,107 @@
+// `sysextkit release [RELEASE_SPEC] --out DIR`: build the extensions of a release, their payloads and all manifests.
+import type { Command } from "commander";
+import { resolve } from "node:path";
+import { SysextError } from "../../errors.js";
+import { buildRelease } from "../../manifest/build-release.js";
+import { loadReleaseSpec } from "../../manifest/release-spec.js";
+import { printJson, progressPrinter, table } from "../output.js";
+import { collect, parseCompressedKinds, parseVars } from "./shared.js";
+
+interface ReleaseFlags {
+  out?: string;
+  base?: string;
+  arch: string[];
+  extension: string[];
+  key: string[];
+  var: string[];
+  mainPayload?: string;
+  baseUrl?: string;
+  compressed?: string;
+  version?: string;
+  strict?: boolean;
+  json?: boolean;
+}
+
+export function registerRelease(program: Command): void {
+  program
+    .command("release")
+    .description(
+      "build every extension of a release with payloads and manifests (Omaha, Nebraska, SHA256SUMS, sysupdate)",
+    )
+    .argument("[release-spec]", "release.yaml (default: the whole catalog; then --base is required)")
+    .option("--out <dir>", "output directory (one subdirectory per architecture)")
+    .option("--base <path>", "base os-release file or root directory")
+    .option(
+      "--arch <arch>",
+      "architecture (repeatable; default from the spec, else this machine's)",
+      collect,
+      [],
+    )
+    .option("--extension <path>", "extension.yaml or folder (repeatable; default: the catalog)", collect, [])
+    .option(
+      "--key <pem>",
+      "PEM RSA private signing key (repeatable: throwaway first, real last)",
+      collect,
+      [],
+    )
+    .option("--var <key=value>", "set a spec variable (repeatable)", collect, [])
+    .option("--main-payload <file>", "the main OS payload, listed first in the Omaha manifest")
+    .option("--base-url <url>", "where the files will be published (Omaha codebase, sysupdate Path=)")
+    .option("--compressed <kinds>", "also publish plain compressed images: zst,xz,gz")
+    .option("--version <v>", "release version (default: the base VERSION_ID)")
+    .option("--strict", "treat warnings as errors")
+    .option("--json", "print the result as JSON")
+    .action(async (specPath: string | undefined, flags: ReleaseFlags) => {
+      const loaded = specPath ? await loadReleaseSpec(specPath) : undefined;
+      const s = loaded?.spec;
+      const rel = (p: string | undefined) => (p && loaded ? resolve(loaded.dir, p) : p);
+      const base = flags.base ?? rel(s?.base);
+      if (!flags.out) throw new SysextError("USAGE", "--out is required", { hint: "pass --out DIR" });
+      if (!base) {
+        throw new SysextError("USAGE", "no base given", {
+          hint: "pass --base (os-release file or root dir) or set base: in the release spec",
+        });
+      }
+      const { hostArch } = await import("../../base/arch.js");
+      const arches = flags.arch.length ? flags.arch : (s?.architectures ?? [hostArch()]);
+      const extensions = flags.extension.length
+        ? flags.extension.map((e) => resolve(e))
+        : s?.extensions?.map((e) => resolve(loaded!.dir, e));
+      const bar = progressPrinter(!flags.json);
+      const mainPayload = flags.mainPayload ?? rel(s?.mainPayload);
+      const baseUrl = flags.baseUrl ?? s?.baseUrl;
+      const version = flags.version ?? s?.version;
+      let result;
+      try {
+        result = await buildRelease({
+          base,
+          architectures: arches,
+          ...(extensions ? { extensions } : {}),
+          outDir: flags.out,
+          keys: flags.key,
+          vars: { ...(s?.vars ?? {}), ...parseVars(flags.var) },
+          ...(mainPayload ? { mainPayload } : {}),
+          ...(baseUrl ? { baseUrl } : {}),
+          compressed: flags.compressed ? parseCompressedKinds(flags.compressed) : (s?.compressed ?? []),
+          ...(version ? { version } : {}),
+          ...(flags.strict ? { strict: true } : {}),
+          onProgress: (m) => bar.update(m),
+        });
+      } finally {
+        bar.done();
+      }
+      if (flags.json) {
+        printJson({ releases: result.releases, builds: result.builds });
+        return;
+      }
+      for (const r of result.releases) {
+        process.stdout.write(`release ${r.arch}: ${r.outDir} (${r.files.length} files)\n`);
+      }
+      process.stdout.write(
+        `${table(
+          ["name", "arch", "size", "SYSEXT_VERSION_ID", "sha256"],
+          result.builds.map((b) => [b.name, b.arch, String(b.size), b.version ?? "-", b.sha256 ?? "-"]),
+        )}\n`,
+      );
+    });
+}

@@ -1,0 +1,60 @@
+// The sysextkit command line: parse arguments, call the library, print, map errors to exit codes.
+import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
+import { registerBuild } from "./commands/build.js";
+import { registerCheck } from "./commands/check.js";
+import { registerInit } from "./commands/init.js";
+import { registerInspect } from "./commands/inspect.js";
+import { registerPayload } from "./commands/payload.js";
+import { registerRelease } from "./commands/release.js";
+import { registerVerify } from "./commands/verify.js";
+import { registerSchema } from "./commands/schema.js";
+import { reportError } from "./output.js";
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function createProgram(): Command {
+  const program = new Command();
+  program
+    .name("sysextkit")
+    .description("Build systemd-sysext images bound to a base OS release, with update payloads and manifests")
+    .version(version())
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  for (const register of [
+    registerBuild,
+    registerInspect,
+    registerCheck,
+    registerInit,
+    registerPayload,
+    registerRelease,
+    registerVerify,
+    registerSchema,
+  ]) {
+    register(program);
+  }
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Run the CLI; resolves to the exit code. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const program = createProgram();
+  const json = argv.includes("--json");
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0)
+        return 0;
+      return 2;
+    }
+    return reportError(e, json);
+  }
+}

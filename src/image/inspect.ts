@@ -1,0 +1,275 @@
+// Reads an image back: format by magic, file list, extension-release files, their content and strict xattr.
+import { execa } from "execa";
+import { lstat, mkdtemp, open, readFile, readdir, readlink, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { SysextError } from "../errors.js";
+import { comparePaths } from "../tree/paths.js";
+import { parseEnvFile } from "../util/env-file.js";
+import { requireTool, runTool } from "../util/exec.js";
+import { digestFile } from "../util/fs.js";
+import { EROFS_MAGIC, ErofsReader } from "./erofs-reader.js";
+
+export const RELEASE_DIR = "usr/lib/extension-release.d";
+export const STRICT_XATTR = "user.extension-release.strict";
+
+export type ImageFileType = "dir" | "file" | "symlink" | "char" | "block" | "fifo" | "socket";
+
+export interface ImageFile {
+  path: string;
+  type: ImageFileType;
+  /** Permission bits (mode & 0o7777). */
+  mode: number;
+  size?: number;
+  target?: string;
+}
+
+export interface ImageInfo {
+  format: "squashfs" | "erofs" | "directory";
+  path: string;
+  size: number;
+  /** SHA-256 of the image file (hex); undefined for directories. */
+  sha256: string | undefined;
+  /** Regular files in usr/lib/extension-release.d, sorted. */
+  releaseFiles: string[];
+  /** The release file matching the image name (minus .raw), else the single one; parsed. */
+  release: Record<string, string> | undefined;
+  /** Which release file `release` was read from. */
+  releaseFile: string | undefined;
+  /** user.extension-release.strict on that file, if set. */
+  strictXattr: string | undefined;
+  /** user.extension-release.strict of every release file that has it. */
+  strictXattrs: Record<string, string>;
+  files: ImageFile[];
+}
+
+/** Detect the format of an image file by its magic number. */
+export async function detectFormat(path: string): Promise<"squashfs" | "erofs" | "directory"> {
+  const st = await lstat(path).catch((e: unknown) => {
+    throw new SysextError("IO", `cannot read ${path}: ${(e as Error).message}`, {
+      cause: e,
+      location: { file: path },
+    });
+  });
+  if (st.isDirectory()) return "directory";
+  const fh = await open(path, "r");
+  try {
+    const b = Buffer.alloc(1028);
+    const { bytesRead } = await fh.read(b, 0, 1028, 0);
+    if (bytesRead >= 4 && b.toString("latin1", 0, 4) === "hsqs") return "squashfs";
+    if (bytesRead >= 1028 && b.readUInt32LE(1024) === EROFS_MAGIC) return "erofs";
+  } finally {
+    await fh.close();
+  }
+  throw new SysextError("FORMAT_UNSUPPORTED", `${path} is neither a squashfs nor an erofs image`, {
+    location: { file: path },
+    hint: "inspect reads squashfs, erofs and directory extensions (GPT disk images: use systemd-dissect)",
+  });
+}
+
+export async function inspectImage(path: string): Promise<ImageInfo> {
+  const format = await detectFormat(path);
+  const name = basename(path).replace(/\.raw$/, "");
+  const scratch = await mkdtemp(join(tmpdir(), "sysextkit-inspect-"));
+  try {
+    let files: ImageFile[];
+    let release: ReleaseData;
+    if (format === "squashfs") {
+      files = await listSquashfs(path);
+      const dir = join(scratch, "x");
+      await runTool("unsquashfs", ["-no-progress", "-quiet", "-user-xattrs", "-d", dir, path, RELEASE_DIR]);
+      release = await readReleaseDir(join(dir, RELEASE_DIR));
+    } else if (format === "erofs") {
+      ({ files, release } = await readErofs(path, scratch));
+    } else {
+      files = await listDirectory(path);
+      release = await readReleaseDir(join(path, RELEASE_DIR));
+    }
+    const releaseFiles = Object.keys(release.contents).sort(comparePaths);
+    const chosen = releaseFiles.includes(`extension-release.${name}`)
+      ? `extension-release.${name}`
+      : releaseFiles.length === 1
+        ? releaseFiles[0]
+        : undefined;
+    const st = await lstat(path);
+    return {
+      format,
+      path,
+      size:
+        format === "directory"
+          ? files.reduce((n, f) => n + (f.type === "file" ? (f.size ?? 0) : 0), 0)
+          : st.size,
+      sha256: format === "directory" ? undefined : (await digestFile(path)).sha256,
+      releaseFiles,
+      release:
+        chosen === undefined
+          ? undefined
+          : Object.fromEntries(parseEnvFile(release.contents[chosen]!, `${path}:${RELEASE_DIR}/${chosen}`)),
+      releaseFile: chosen,
+      strictXattr: chosen === undefined ? undefined : release.strict[chosen],
+      strictXattrs: release.strict,
+      files: files.sort((a, b) => comparePaths(a.path, b.path)),
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+interface ReleaseData {
+  contents: Record<string, string>;
+  strict: Record<string, string>;
+}
+
+async function readReleaseDir(dir: string): Promise<ReleaseData> {
+  const out: ReleaseData = { contents: {}, strict: {} };
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    const p = join(dir, n);
+    if (!(await lstat(p)).isFile()) continue;
+    out.contents[n] = await readFile(p, "utf8");
+    const x = await getXattr(p, STRICT_XATTR);
+    if (x !== undefined) out.strict[n] = x;
+  }
+  return out;
+}
+
+async function getXattr(file: string, name: string): Promise<string | undefined> {
+  const bin = await requireTool("getfattr");
+  const r = await execa(bin, ["--absolute-names", "--only-values", "-h", "-n", name, file], {
+    reject: false,
+    encoding: "buffer",
+  });
+  return r.exitCode === 0 ? Buffer.from(r.stdout as Uint8Array).toString("utf8") : undefined;
+}
+
+const TYPE_CHARS: Readonly<Record<string, ImageFileType>> = {
+  d: "dir",
+  "-": "file",
+  l: "symlink",
+  c: "char",
+  b: "block",
+  p: "fifo",
+  s: "socket",
+};
+
+/** Parse `ls -l` style permissions ("rwsr-xr-x") into mode bits. */
+export function parsePermissions(p: string): number {
+  let mode = 0;
+  for (let i = 0; i < 9; i++) {
+    const ch = p[i] ?? "-";
+    if (ch !== "-" && ch !== "S" && ch !== "T") mode |= 1 << (8 - i);
+    if ("sStT".includes(ch)) mode |= i === 2 ? 0o4000 : i === 5 ? 0o2000 : 0o1000;
+  }
+  return mode;
+}
+
+const LLN =
+  /^([-dlcbps])(\S{9}) (\d+)\/(\d+) +(\d+|\d+, *\d+) (\d{4}-\d\d-\d\d \d\d:\d\d) squashfs-root(?:\/(.*))?$/;
+
+async function listSquashfs(path: string): Promise<ImageFile[]> {
+  const { stdout } = await runTool("unsquashfs", ["-lln", "-UTC", path], { env: { TZ: "UTC", LC_ALL: "C" } });
+  const files: ImageFile[] = [];
+  for (const line of stdout.split("\n")) {
+    const m = LLN.exec(line);
+    if (!m || m[7] === undefined) continue; // the root itself, or not a listing line
+    const type = TYPE_CHARS[m[1]!]!;
+    let p = m[7];
+    let target: string | undefined;
+    if (type === "symlink") {
+      const i = p.indexOf(" -> ");
+      if (i >= 0) {
+        target = p.slice(i + 4);
+        p = p.slice(0, i);
+      }
+    }
+    files.push({
+      path: p,
+      type,
+      mode: parsePermissions(m[2]!),
+      ...(type === "file" ? { size: Number(m[5]) } : {}),
+      ...(target !== undefined ? { target } : {}),
+    });
+  }
+  return files;
+}
+
+const S_IFMT: Readonly<Record<number, ImageFileType>> = {
+  0o040000: "dir",
+  0o100000: "file",
+  0o120000: "symlink",
+  0o020000: "char",
+  0o060000: "block",
+  0o010000: "fifo",
+  0o140000: "socket",
+};
+
+async function readErofs(
+  path: string,
+  scratch: string,
+): Promise<{ files: ImageFile[]; release: ReleaseData }> {
+  const r = await ErofsReader.open(path);
+  try {
+    const files: ImageFile[] = [];
+    const release: ReleaseData = { contents: {}, strict: {} };
+    let needExtract = false;
+    for (const { path: p, inode } of await r.walk()) {
+      if (p === "") continue;
+      const type = S_IFMT[inode.mode & 0o170000] ?? "file";
+      const f: ImageFile = { path: p, type, mode: inode.mode & 0o7777 };
+      if (type === "file") f.size = inode.size;
+      if (type === "symlink") f.target = (await r.data(inode)).toString("utf8");
+      files.push(f);
+      if (
+        type === "file" &&
+        p.startsWith(`${RELEASE_DIR}/`) &&
+        !p.slice(RELEASE_DIR.length + 1).includes("/")
+      ) {
+        const n = p.slice(RELEASE_DIR.length + 1);
+        const x = inode.xattrs[STRICT_XATTR];
+        if (x !== undefined) release.strict[n] = x.toString("utf8");
+        if (r.isPlain(inode)) release.contents[n] = (await r.data(inode)).toString("utf8");
+        else needExtract = true;
+      }
+    }
+    if (needExtract) {
+      const dir = join(scratch, "x");
+      await runTool("fsck.erofs", [`--extract=${dir}`, path]);
+      for (const [n, text] of Object.entries((await readReleaseDir(join(dir, RELEASE_DIR))).contents)) {
+        release.contents[n] = text;
+      }
+    }
+    return { files, release };
+  } finally {
+    await r.close();
+  }
+}
+
+async function listDirectory(root: string): Promise<ImageFile[]> {
+  const out: ImageFile[] = [];
+  const visit = async (rel: string): Promise<void> => {
+    for (const n of await readdir(join(root, rel))) {
+      const p = rel ? `${rel}/${n}` : n;
+      const st = await lstat(join(root, p));
+      const type: ImageFileType = st.isDirectory()
+        ? "dir"
+        : st.isSymbolicLink()
+          ? "symlink"
+          : st.isCharacterDevice()
+            ? "char"
+            : st.isBlockDevice()
+              ? "block"
+              : st.isFIFO()
+                ? "fifo"
+                : st.isSocket()
+                  ? "socket"
+                  : "file";
+      const f: ImageFile = { path: p, type, mode: st.mode & 0o7777 };
+      if (type === "file") f.size = st.size;
+      if (type === "symlink") f.target = await readlink(join(root, p));
+      out.push(f);
+      if (type === "dir") await visit(p);
+    }
+  };
+  await visit("");
+  return out;
+}

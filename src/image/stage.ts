@@ -1,0 +1,133 @@
+// Staging: write a Tree out as a real directory (exact modes, xattrs, one mtime) for mkfs.erofs or debugging.
+import { execa } from "execa";
+import { createReadStream, createWriteStream } from "node:fs";
+import { chmod, lutimes, mkdir, symlink } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { SysextError } from "../errors.js";
+import type { Tree } from "../tree/tree.js";
+import type { DeviceEntry, FileEntry } from "../tree/types.js";
+import { requireTool } from "../util/exec.js";
+
+export interface StageOptions {
+  readonly epoch: number;
+  /** Called with the number of content bytes written so far. */
+  readonly onBytes?: (bytesDone: number) => void;
+}
+
+/**
+ * Create `dir` (which must not exist) holding every entry of `tree`. Modes are set with chmod after the
+ * content is written, so neither the process umask nor a setuid-clearing write changes them; xattrs are
+ * set with setfattr; every mtime (the root's too) is the epoch, set children-first so no later change
+ * touches a directory's time again. Owners are whoever runs this (root in a real build).
+ */
+export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Promise<void> {
+  await mkdir(dir, { mode: 0o755 });
+  await chmod(dir, 0o755);
+  const withXattrs = tree.entries.filter((e) => e.xattrs && Object.keys(e.xattrs).length > 0);
+  const setfattr = withXattrs.length > 0 ? await requireTool("setfattr") : undefined;
+  let done = 0;
+  for (const e of tree.entries) {
+    const p = join(dir, e.path);
+    switch (e.type) {
+      case "dir":
+        await mkdir(p, { mode: 0o700 });
+        break;
+      case "file":
+        done = await writeFile(e, p, done, opts.onBytes);
+        break;
+      case "symlink":
+        await symlink(e.target, p);
+        break;
+      default:
+        await makeNode(e, p);
+    }
+    if (e.type !== "symlink" && e.type !== "dir") await chmod(p, e.mode & 0o7777);
+  }
+  if (setfattr) {
+    for (const e of withXattrs) {
+      for (const name of Object.keys(e.xattrs!).sort()) {
+        const value = `0x${Buffer.from(e.xattrs![name]!, "utf8").toString("hex")}`;
+        try {
+          await execa(setfattr, ["-h", "-n", name, "-v", value, join(dir, e.path)]);
+        } catch (err) {
+          throw new SysextError("IO", `cannot set xattr ${name} on ${e.path} (${e.origin})`, {
+            cause: err,
+            hint: "the work directory's file system must support extended attributes (user.* needs ext4, xfs, btrfs or tmpfs ≥ 6.6)",
+          });
+        }
+      }
+    }
+  }
+  const t = new Date(opts.epoch * 1000);
+  // Children first: directory modes last (a read-only directory must not block its own staging).
+  for (let i = tree.entries.length - 1; i >= 0; i--) {
+    const e = tree.entries[i]!;
+    if (e.type === "dir") await chmod(join(dir, e.path), e.mode & 0o7777);
+    await lutimes(join(dir, e.path), t, t);
+  }
+  await lutimes(dir, t, t);
+}
+
+async function writeFile(
+  e: FileEntry,
+  p: string,
+  doneBefore: number,
+  onBytes: ((n: number) => void) | undefined,
+): Promise<number> {
+  const c = e.content;
+  const src =
+    c.kind === "bytes"
+      ? Readable.from([Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength)])
+      : c.size === 0
+        ? Readable.from([])
+        : createReadStream(c.path, { start: c.offset, end: c.offset + c.size - 1, highWaterMark: 1 << 16 });
+  let n = 0;
+  src.on("data", (chunk: Buffer) => {
+    n += chunk.length;
+    onBytes?.(doneBefore + n);
+  });
+  try {
+    await pipeline(src, createWriteStream(p, { mode: 0o600, flags: "wx" }));
+  } catch (err) {
+    throw new SysextError("IO", `cannot copy ${e.path} from ${e.origin}: ${(err as Error).message}`, {
+      cause: err,
+      hint: "check that the source file still exists and is readable, and that the work directory has space",
+    });
+  }
+  if (n !== e.size) {
+    const from = c.kind === "file" ? ` (read from ${c.path})` : "";
+    throw new SysextError("IO", `${e.path} from ${e.origin}${from} has ${n} bytes, expected ${e.size}`, {
+      hint: "the source changed while building; rebuild, and do not modify sources during a build",
+    });
+  }
+  return doneBefore + n;
+}
+
+async function makeNode(e: DeviceEntry, p: string): Promise<void> {
+  if (e.type === "socket") {
+    throw new SysextError(
+      "FORMAT_UNSUPPORTED",
+      `${e.path} (${e.origin}) is a socket, which cannot be staged`,
+      {
+        hint: "sockets are created at run time by the service that listens on them; remove it from the source",
+      },
+    );
+  }
+  const mknod = await requireTool("mknod");
+  const kind =
+    e.type === "char"
+      ? ["c", String(e.devMajor ?? 0), String(e.devMinor ?? 0)]
+      : e.type === "block"
+        ? ["b", String(e.devMajor ?? 0), String(e.devMinor ?? 0)]
+        : ["p"];
+  try {
+    await execa(mknod, ["-m", "0600", p, ...kind]);
+  } catch (err) {
+    throw new SysextError("FORMAT_UNSUPPORTED", `cannot create ${e.type} node ${e.path} (${e.origin})`, {
+      cause: err,
+      hint: "device nodes can only be staged as root; build as root, use the squashfs format, or drop the node",
+    });
+  }
+}

@@ -1,0 +1,40 @@
+// The public API of sysextkit: everything a program needs; internals stay behind this entry.
+export { SysextError, isSysextError, type ErrorCode, type ErrorLocation } from "./errors.js";
+export {
+  buildExtension,
+  DEFAULT_TEMPLATES_DIR,
+  type BuildOptions,
+  type BuildResult,
+  type BuildProgress,
+  type BuildPhase,
+} from "./build.js";
+export { loadSpecFile, parseSpec, specFromObject, type LoadedSpec } from "./spec/load.js";
+export {
+  extensionSpecSchema,
+  extensionJsonSchema,
+  type ExtensionSpec,
+  type ExtensionSpecInput,
+  type SourceSpec,
+  type ImageFormat,
+  type Compression,
+} from "./spec/schema.js";
+export { readBase, type BaseRelease, type BaseInput } from "./base/base.js";
+export {
+  normalizeArch,
+  lookupArch,
+  debianArch,
+  hostArch,
+  SYSTEMD_ARCHITECTURES,
+  type SystemdArch,
+} from "./base/arch.js";
+export type { Finding, Severity } from "./checks/finding.js";
+export { inspectImage, type ImageInfo } from "./image/inspect.js";
+export {
+  checkMerge,
+  hostFromBase,
+  type HostIdentity,
+  type MergeCheckInput,
+  type MergeVerdict,
+} from "./release/host-check.js";
+export { releaseFields } from "./release/release-file.js";
+export { scaffoldExtension } from "./cli/commands/init.js";

@@ -1,0 +1,106 @@
+// Build a whole release: every extension for every architecture, then payloads and manifests per architecture.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { normalizeArch, type SystemdArch } from "../base/arch.js";
+import { readBase } from "../base/base.js";
+import { buildExtension, type BuildProgress, type BuildResult } from "../build.js";
+import { SysextError } from "../errors.js";
+import type { CompressionKind } from "../payload/compressed.js";
+import { loadSpecFile } from "../spec/load.js";
+import { writeRelease, type ReleaseResult } from "./release.js";
+import { resolveExtensionFiles } from "./release-spec.js";
+
+export interface BuildReleaseOptions {
+  /** Base os-release file or root directory. */
+  readonly base: string;
+  readonly architectures: readonly string[];
+  /** extension.yaml files (default: the catalog). */
+  readonly extensions?: readonly string[];
+  readonly outDir: string;
+  readonly keys: readonly string[];
+  readonly vars?: Readonly<Record<string, string>>;
+  readonly mainPayload?: string;
+  readonly baseUrl?: string;
+  readonly compressed?: readonly CompressionKind[];
+  readonly version?: string;
+  readonly strict?: boolean;
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface BuildReleaseResult {
+  readonly builds: readonly BuildResult[];
+  /** One release directory per architecture: <out>/<arch>/. */
+  readonly releases: ReadonlyArray<ReleaseResult & { readonly arch: SystemdArch }>;
+}
+
+/** Build every extension for every architecture and publish each architecture's release directory. */
+export async function buildRelease(options: BuildReleaseOptions): Promise<BuildReleaseResult> {
+  const progress = options.onProgress ?? (() => undefined);
+  if (options.keys.length === 0) {
+    throw new SysextError("USAGE", "a release needs at least one signing key for its payloads", {
+      hint: "pass --key PRIVATE.pem (create one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem)",
+    });
+  }
+  const files = await resolveExtensionFiles(options.extensions, process.cwd());
+  const specs = await Promise.all(files.map((f) => loadSpecFile(f)));
+  const arches = options.architectures.map((a) => normalizeArch(a, "--arch"));
+  const work = await mkdtemp(join(tmpdir(), "sysextkit-release-"));
+  const builds: BuildResult[] = [];
+  const releases: Array<ReleaseResult & { arch: SystemdArch }> = [];
+  try {
+    for (const arch of arches) {
+      const base = await readBase({ path: options.base, arch });
+      if (!base.versionId) {
+        throw new SysextError(
+          "BASE_INVALID",
+          `base ${base.source} has no VERSION_ID; a release is tied to one`,
+          {
+            location: { file: base.source, field: "VERSION_ID" },
+            hint: "use the os-release of the exact base release",
+          },
+        );
+      }
+      const archBuilds: BuildResult[] = [];
+      for (const loaded of specs) {
+        if (loaded.spec.architectures && !loaded.spec.architectures.includes(arch)) {
+          progress(`skip ${loaded.spec.name} (${arch} not in its architectures)`);
+          continue;
+        }
+        progress(`build ${loaded.spec.name} for ${arch}`);
+        const r = await buildExtension({
+          spec: loaded,
+          base,
+          outDir: join(work, arch),
+          ...(options.vars ? { vars: options.vars } : {}),
+          ...(options.strict ? { strict: true } : {}),
+          onProgress: (p: BuildProgress) => progress(`${loaded.spec.name} ${arch}: ${p.message}`),
+        });
+        archBuilds.push(r);
+      }
+      progress(`payloads and manifests for ${arch}`);
+      const release = await writeRelease({
+        outDir: resolve(options.outDir, arch),
+        base: { id: base.id, versionId: base.versionId },
+        extensions: archBuilds.map((b) => ({
+          name: b.name,
+          arch: b.arch,
+          image: b.image,
+          release: b.release,
+          ...(b.version !== undefined ? { sysextVersionId: b.version } : {}),
+          nonStrictName: b.nonStrictName,
+        })),
+        keys: options.keys,
+        ...(options.mainPayload ? { mainPayload: { file: options.mainPayload } } : {}),
+        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+        ...(options.version ? { version: options.version } : {}),
+        ...(options.compressed ? { compressed: options.compressed } : {}),
+      });
+      builds.push(...archBuilds);
+      releases.push({ ...release, arch });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return { builds, releases };
+}

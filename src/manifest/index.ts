@@ -1,0 +1,29 @@
+// Public entry of the manifest step: the release manifest schema, renderers, writeRelease and verifyRelease.
+export {
+  extensionEntrySchema,
+  mainPayloadSchema,
+  payloadEntrySchema,
+  releaseManifestSchema,
+  type ExtensionEntry,
+  type MainPayload,
+  type PayloadEntry,
+  type ReleaseManifest,
+} from "./schema.js";
+export {
+  crauPayloads,
+  omahaFileName,
+  parseSha256Sums,
+  renderNebraska,
+  renderOmaha,
+  renderSha256Sums,
+  renderSysupdateTransfer,
+  sysupdatePattern,
+  versionedImageName,
+} from "./formats.js";
+export {
+  writeRelease,
+  type ReleaseExtensionInput,
+  type ReleaseResult,
+  type WriteReleaseOptions,
+} from "./release.js";
+export { verifyRelease, type ReleaseVerifyReport, type VerifyReleaseOptions } from "./verify.js";

@@ -1,0 +1,78 @@
+// manifest.json: the release description every other manifest is generated from, with its zod schema.
+import { z } from "zod";
+
+/*
+ * Release directory layout (one directory per base release and architecture, served under one base URL):
+ *   <name>-<version>-<arch>.raw       the image under its versioned name (sysupdate MatchPattern <name>-@v-%a.raw)
+ *   <name>.gz, <name>.gz.sha256       the signed CrAU payload (Flatcar's name; clients glob *<name>.gz)
+ *   <name>-<version>-<arch>.raw.{zst,xz,gz}   optional plain compressed payloads
+ *   omaha.xml | omaha-packages.xml    Omaha <manifest> (with a main OS payload) or just the extra <packages>
+ *   nebraska-package.json             body for POST /api/apps/{appID}/packages
+ *   <name>.conf                       systemd-sysupdate transfer (only with a base URL)
+ *   SHA256SUMS, manifest.json         manifest.json is written last and marks a complete release
+ * Installed names: Flatcar keeps /oem/sysext/<name>-<OS version>.raw and links /etc/extensions/<name>.raw to
+ * it; sysupdate keeps /opt/extensions/<name>/<name>-<version>-<arch>.raw with the same CurrentSymlink. Only
+ * the symlink's name is checked by systemd-sysext; an image used under its versioned name directly needs the
+ * user.extension-release.strict=0 xattr (writeRelease warns when an extension lacks it).
+ */
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "SHA-256 as 64 lowercase hex digits");
+const sha1b64 = z.string().regex(/^[A-Za-z0-9+/]{27}=$/, "SHA-1 as base64");
+/** A plain published file name (no directories): what clients append to the base URL. */
+const fileName = z
+  .string()
+  .min(1)
+  .refine((s) => !s.includes("/") && s !== "." && s !== "..", "a plain file name without '/'");
+
+export const payloadEntrySchema = z.strictObject({
+  file: fileName,
+  kind: z.enum(["crau", "zst", "xz", "gz"]),
+  size: z.number().int().nonnegative(),
+  sha256: hex64,
+  sha1Base64: sha1b64,
+  /** SHA-256 of each signing key's SPKI DER (CrAU only; empty for plain compressed payloads). */
+  keyFingerprints: z.array(hex64),
+});
+
+export const extensionEntrySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+  /** systemd architecture spelling (x86-64, arm64, ...). */
+  arch: z.string().min(1),
+  /** The published image under its versioned name `<name>-<version>-<arch>.raw`. */
+  image: z.strictObject({
+    file: fileName,
+    size: z.number().int().nonnegative(),
+    sha256: hex64,
+    sha1Base64: sha1b64,
+  }),
+  /** The extension-release keys (ID, VERSION_ID, ARCHITECTURE, SYSEXT_*...). */
+  release: z.record(z.string(), z.string()),
+  sysextVersionId: z.string().optional(),
+  /** Installed names: Flatcar stores `<name>-<version>.raw` and links `/etc/extensions/<name>.raw` to it. */
+  install: z.strictObject({ versionedName: z.string(), symlink: z.string() }),
+  /** systemd-sysupdate transfer file, when a base URL was given. */
+  sysupdate: z.strictObject({ transfer: fileName, matchPattern: z.string() }).optional(),
+  payloads: z.array(payloadEntrySchema),
+});
+
+export const mainPayloadSchema = z.strictObject({
+  name: fileName,
+  size: z.number().int().nonnegative(),
+  sha1Base64: sha1b64,
+  sha256: hex64,
+});
+
+export const releaseManifestSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  /** Release version (the `@v` of sysupdate, Omaha manifest version); defaults to base.versionId. */
+  version: z.string().regex(/^[A-Za-z0-9._+-]+$/, "sysupdate version characters [A-Za-z0-9._+-]"),
+  base: z.strictObject({ id: z.string().min(1), versionId: z.string().min(1) }),
+  baseUrl: z.string().optional(),
+  mainPayload: mainPayloadSchema.optional(),
+  extensions: z.array(extensionEntrySchema),
+});
+
+export type PayloadEntry = z.infer<typeof payloadEntrySchema>;
+export type ExtensionEntry = z.infer<typeof extensionEntrySchema>;
+export type MainPayload = z.infer<typeof mainPayloadSchema>;
+export type ReleaseManifest = z.infer<typeof releaseManifestSchema>;

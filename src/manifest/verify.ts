@@ -1,0 +1,195 @@
+// verifyRelease: every file a manifest names exists with its size and hashes, all manifests agree, payloads verify.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { XMLParser } from "fast-xml-parser";
+import { digestFile, exists, type FileDigest } from "../util/fs.js";
+import { verifyPayload } from "../payload/verify.js";
+import { crauPayloads, omahaFileName, parseSha256Sums } from "./formats.js";
+import { releaseManifestSchema, type ReleaseManifest } from "./schema.js";
+
+export interface VerifyReleaseOptions {
+  readonly publicKeys?: readonly string[];
+}
+
+export interface ReleaseVerifyReport {
+  readonly ok: boolean;
+  readonly dir: string;
+  readonly failures: string[];
+  readonly warnings: string[];
+  readonly manifest?: ReleaseManifest;
+}
+
+type Attrs = Record<string, string>;
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Check a release directory written by writeRelease; never throws for a bad release. */
+export async function verifyRelease(
+  dir: string,
+  options: VerifyReleaseOptions = {},
+): Promise<ReleaseVerifyReport> {
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  const done = (manifest?: ReleaseManifest): ReleaseVerifyReport => ({
+    ok: failures.length === 0,
+    dir,
+    failures,
+    warnings,
+    ...(manifest ? { manifest } : {}),
+  });
+  let m: ReleaseManifest;
+  try {
+    m = releaseManifestSchema.parse(JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")));
+  } catch (e) {
+    failures.push(`manifest.json missing or invalid: ${(e as Error).message.split("\n")[0]}`);
+    return done();
+  }
+  const digests = new Map<string, FileDigest>();
+  const checkFile = async (name: string, want: { size: number; sha256: string; sha1Base64?: string }) => {
+    const path = join(dir, name);
+    if (!(await exists(path))) return void failures.push(`${name}: named by manifest.json but missing`);
+    const d = digests.get(name) ?? (await digestFile(path));
+    digests.set(name, d);
+    if (d.size !== want.size) failures.push(`${name}: size ${d.size}, manifest.json says ${want.size}`);
+    if (d.sha256 !== want.sha256)
+      failures.push(`${name}: sha256 ${d.sha256}, manifest.json says ${want.sha256}`);
+    if (want.sha1Base64 && d.sha1Base64 !== want.sha1Base64)
+      failures.push(`${name}: sha1 differs from manifest.json`);
+  };
+
+  for (const e of m.extensions) {
+    await checkFile(e.image.file, e.image);
+    for (const p of e.payloads) {
+      await checkFile(p.file, p);
+      if (p.kind !== "crau" || !(await exists(join(dir, p.file)))) continue;
+      const side = await readFile(join(dir, `${p.file}.sha256`), "utf8").catch(() => undefined);
+      if (side !== `${p.sha256}  ${p.file}\n`)
+        failures.push(`${p.file}.sha256: missing or does not hold the payload's SHA-256`);
+      const r = await verifyPayload(join(dir, p.file), {
+        ...(options.publicKeys ? { publicKeys: options.publicKeys } : {}),
+        expectedImage: join(dir, e.image.file),
+      });
+      for (const f of r.failures) failures.push(`${p.file}: ${f}`);
+      for (const w of r.warnings) warnings.push(`${p.file}: ${w}`);
+    }
+    if (e.sysupdate) {
+      const conf = await readFile(join(dir, e.sysupdate.transfer), "utf8").catch(() => undefined);
+      if (!conf) failures.push(`${e.sysupdate.transfer}: sysupdate transfer missing`);
+      else if (!conf.includes(`MatchPattern=${e.sysupdate.matchPattern}\n`))
+        failures.push(`${e.sysupdate.transfer}: MatchPattern differs from manifest.json`);
+      const re = new RegExp(
+        `^${e.sysupdate.matchPattern
+          .split(/(@v|%a)/)
+          .map((t) =>
+            t === "@v"
+              ? "[A-Za-z0-9._+-]+"
+              : t === "%a"
+                ? e.arch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+                : t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+          )
+          .join("")}$`,
+      );
+      if (!re.test(e.image.file))
+        failures.push(`${e.image.file}: does not match sysupdate MatchPattern ${e.sysupdate.matchPattern}`);
+    }
+  }
+
+  // Omaha: main first and required, extras after with the manifest's hashes.
+  const extras = crauPayloads(m);
+  const omahaName = omahaFileName(m);
+  const omahaText = await readFile(join(dir, omahaName), "utf8").catch(() => undefined);
+  if (!omahaText) failures.push(`${omahaName}: missing`);
+  else {
+    try {
+      const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(
+        omahaText,
+      ) as Record<string, unknown>;
+      const root = (m.mainPayload ? (doc.manifest as Record<string, unknown>)?.packages : doc.packages) as
+        { package?: Attrs | Attrs[] } | undefined;
+      const pkgs = asArray(root?.package);
+      const want: Attrs[] = [
+        ...(m.mainPayload
+          ? [
+              {
+                name: m.mainPayload.name,
+                hash: m.mainPayload.sha1Base64,
+                size: String(m.mainPayload.size),
+                required: "true",
+              },
+            ]
+          : []),
+        ...extras.map((p) => ({
+          name: p.file,
+          hash: p.sha1Base64,
+          hash_sha256: p.sha256,
+          size: String(p.size),
+          required: "false",
+        })),
+      ];
+      if (pkgs.length !== want.length)
+        failures.push(`${omahaName}: ${pkgs.length} packages, manifest.json implies ${want.length}`);
+      want.forEach((w, i) => {
+        const got = pkgs[i];
+        for (const [k, v] of Object.entries(w))
+          if (got?.[k] !== v)
+            failures.push(
+              `${omahaName}: package ${i} (${w.name}) ${k}=${got?.[k] ?? "(none)"}, expected ${v}`,
+            );
+      });
+      if (m.mainPayload) {
+        const action = ((doc.manifest as Record<string, unknown>)?.actions as { action?: Attrs } | undefined)
+          ?.action;
+        const sha = Buffer.from(m.mainPayload.sha256, "hex").toString("base64");
+        if (action?.event !== "postinstall" || action.sha256 !== sha)
+          failures.push(`${omahaName}: postinstall action missing or its sha256 is not the main payload's`);
+      }
+    } catch (e) {
+      failures.push(`${omahaName}: does not parse as XML: ${(e as Error).message}`);
+    }
+  }
+
+  // Nebraska: extra_files match the CrAU payloads.
+  try {
+    const neb = JSON.parse(await readFile(join(dir, "nebraska-package.json"), "utf8")) as {
+      extra_files?: Attrs[];
+      hash256?: string;
+    };
+    const files = neb.extra_files ?? [];
+    if (files.length !== extras.length)
+      failures.push(`nebraska-package.json: ${files.length} extra_files, expected ${extras.length}`);
+    extras.forEach((p, i) => {
+      const f = files[i];
+      if (
+        !f ||
+        f.name !== p.file ||
+        f.size !== String(p.size) ||
+        f.hash !== p.sha1Base64 ||
+        f.hash256 !== p.sha256
+      ) {
+        failures.push(`nebraska-package.json: extra_files[${i}] does not match ${p.file}`);
+      }
+    });
+    if (m.mainPayload && neb.hash256 !== m.mainPayload.sha256)
+      failures.push("nebraska-package.json: main package hash256 differs from manifest.json");
+  } catch (e) {
+    failures.push(`nebraska-package.json: missing or invalid: ${(e as Error).message}`);
+  }
+
+  // SHA256SUMS: well-formed, every listed file matches, every manifest file listed.
+  const sumsText = await readFile(join(dir, "SHA256SUMS"), "utf8").catch(() => undefined);
+  const sums = sumsText === undefined ? undefined : parseSha256Sums(sumsText);
+  if (!sums) failures.push("SHA256SUMS: missing or not in sha256sum format");
+  else {
+    for (const [name, sha] of sums) {
+      if (!(await exists(join(dir, name)))) {
+        failures.push(`SHA256SUMS: lists ${name}, which is missing`);
+        continue;
+      }
+      const d = digests.get(name) ?? (await digestFile(join(dir, name)));
+      if (d.sha256 !== sha) failures.push(`SHA256SUMS: ${name} has sha256 ${d.sha256}, listed ${sha}`);
+    }
+    const named = m.extensions.flatMap((e) => [e.image.file, ...e.payloads.map((p) => p.file)]);
+    for (const n of [...named, "manifest.json", omahaName])
+      if (!sums.has(n)) failures.push(`SHA256SUMS: does not list ${n}`);
+  }
+  return done(m);
+}

@@ -1,0 +1,304 @@
+// CrAU payload writer (Flatcar update_engine format v1): 1 MiB chunks, parallel bzip2, signed, streamed.
+import { createHash, createSign, type Sign } from "node:crypto";
+import { mkdir, open, rm, stat, type FileHandle } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { execa } from "execa";
+import { SysextError } from "../errors.js";
+import { requireTool } from "../util/exec.js";
+import { tempSibling, withAtomicOutput, writeFileAtomic } from "../util/fs.js";
+import { loadSigningKey, type SigningKey } from "./keys.js";
+import { defaultWorkers, runOrdered } from "./pool.js";
+import {
+  BLOCK_SIZE,
+  CHUNK_SIZE,
+  DeltaArchiveManifest,
+  encodeHeader,
+  OP_REPLACE,
+  OP_REPLACE_BZ,
+  SignaturesMessage,
+  SPARSE_HOLE,
+  u64,
+} from "./proto.js";
+
+export interface PayloadProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+export interface CreatePayloadOptions {
+  /** The raw extension image; its size must be a multiple of 4096. */
+  readonly image: string;
+  /** PEM RSA private keys, in signing order (throwaway key first, the real key last). */
+  readonly keys: readonly string[];
+  readonly outDir: string;
+  /** Payload base name; default: the image's file name minus `.raw`. Output: `<name>.gz`. */
+  readonly name?: string;
+  /** Parallel bzip2 processes; default os.availableParallelism(). */
+  readonly workers?: number;
+  readonly onProgress?: (p: PayloadProgress) => void;
+}
+
+export interface PayloadResult {
+  /** Path of the payload `<name>.gz`. */
+  readonly file: string;
+  /** Path of `<name>.gz.sha256` (sha256sum format). */
+  readonly sha256File: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly sha1Base64: string;
+  readonly sha256Base64: string;
+  /** SHA-256 of each signing key's SPKI DER (hex), in signature order. */
+  readonly keyFingerprints: string[];
+  /** The image the payload reassembles to (`new_partition_info`). */
+  readonly partition: { readonly size: number; readonly sha256: string };
+  readonly operations: { readonly replace: number; readonly replaceBz: number };
+}
+
+interface Op {
+  readonly type: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly startBlock: number;
+  readonly blocks: number;
+  readonly hash: Buffer;
+}
+
+/**
+ * Signature versions as update_engine's payload signer numbers them: the last signature is version 2
+ * (the one update_engine checks), earlier ones count down (two keys: 1, 2; one key: 2).
+ */
+export function signatureVersions(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (3 - count + i) >>> 0);
+}
+
+/** Base name of an image without its `.raw` suffix. */
+export function imageBaseName(image: string): string {
+  return basename(image).replace(/\.raw$/, "");
+}
+
+async function readChunk(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) throw new SysextError("IO", `image ended early at byte ${position + done}`);
+    done += bytesRead;
+  }
+  return buf;
+}
+
+async function bzip2(bin: string, data: Buffer): Promise<Buffer> {
+  try {
+    const r = await execa(bin, ["-9", "-c"], { input: data, encoding: "buffer", stripFinalNewline: false });
+    return Buffer.from(r.stdout);
+  } catch (e) {
+    throw new SysextError("TOOL_FAILED", `bzip2 -9 failed: ${(e as Error).message}`, {
+      cause: e,
+      hint: "check that bzip2 works (apt-get install bzip2) and the temporary directory has space",
+    });
+  }
+}
+
+async function checkImage(image: string): Promise<number> {
+  let size: number;
+  try {
+    const st = await stat(image);
+    if (!st.isFile()) throw new Error("not a regular file");
+    size = st.size;
+  } catch (e) {
+    throw new SysextError("PAYLOAD_INVALID", `cannot read image ${image}: ${(e as Error).message}`, {
+      location: { file: image },
+      cause: e,
+      hint: "pass the path of a built extension image",
+    });
+  }
+  if (size === 0 || size % BLOCK_SIZE !== 0) {
+    throw new SysextError(
+      "PAYLOAD_INVALID",
+      `image ${image} is ${size} bytes, not a non-zero multiple of ${BLOCK_SIZE}; update_engine refuses it`,
+      {
+        location: { file: image },
+        hint: "pad the image to a multiple of 4096 bytes (sysextkit build does this)",
+      },
+    );
+  }
+  return size;
+}
+
+/** Load and check every signing key (KEY_INVALID naming the file on failure). */
+export async function loadSigningKeys(keys: readonly string[]): Promise<SigningKey[]> {
+  if (keys.length === 0) {
+    throw new SysextError("KEY_INVALID", "no signing key given; CrAU payloads must be signed", {
+      hint: "pass --key PRIVATE.pem (throwaway key first, the real key last)",
+    });
+  }
+  const out: SigningKey[] = [];
+  for (const k of keys) out.push(await loadSigningKey(k));
+  return out;
+}
+
+/** Write a signed CrAU payload `<name>.gz` and `<name>.gz.sha256` for a raw image. */
+export async function createPayload(options: CreatePayloadOptions): Promise<PayloadResult> {
+  const size = await checkImage(options.image);
+  const keys = await loadSigningKeys(options.keys);
+  const bin = await requireTool("bzip2");
+  const name = options.name ?? imageBaseName(options.image);
+  const outFile = join(options.outDir, `${name}.gz`);
+  const blobsPath = tempSibling(`${outFile}.blobs`);
+  const imageHash = createHash("sha256");
+  const ops: Op[] = [];
+  let blobsSize = 0;
+
+  const src = await open(options.image, "r");
+  let blobs: FileHandle | undefined;
+  try {
+    await mkdir(options.outDir, { recursive: true });
+    blobs = await open(blobsPath, "w");
+    const out = blobs;
+    const count = Math.ceil(size / CHUNK_SIZE);
+    await runOrdered<Buffer, Buffer>({
+      count,
+      workers: options.workers ?? defaultWorkers(),
+      produce: async (i) => {
+        const chunk = await readChunk(src, i * CHUNK_SIZE, Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE));
+        imageHash.update(chunk);
+        return chunk;
+      },
+      work: (chunk) => bzip2(bin, chunk),
+      consume: async (bz, raw, i) => {
+        const useBz = bz.length < raw.length;
+        const blob = useBz ? bz : raw;
+        await out.write(blob, 0, blob.length, blobsSize);
+        ops.push({
+          type: useBz ? OP_REPLACE_BZ : OP_REPLACE,
+          offset: blobsSize,
+          length: blob.length,
+          startBlock: (i * CHUNK_SIZE) / BLOCK_SIZE,
+          blocks: raw.length / BLOCK_SIZE,
+          hash: createHash("sha256").update(blob).digest(),
+        });
+        blobsSize += blob.length;
+        options.onProgress?.({ bytesDone: Math.min(size, (i + 1) * CHUNK_SIZE), bytesTotal: size });
+      },
+    });
+    await out.close();
+    blobs = undefined;
+    if (blobsSize > 0xffffffff) {
+      throw new SysextError("PAYLOAD_INVALID", `compressed data of ${options.image} exceeds 4 GiB`, {
+        hint: "CrAU v1 stores 32-bit data offsets; split the image or make it smaller",
+        location: { file: options.image },
+      });
+    }
+    const partition = { size, sha256: imageHash.digest() };
+    return await writeSigned(options, outFile, blobsPath, blobsSize, ops, keys, partition);
+  } finally {
+    await blobs?.close().catch(() => undefined);
+    await src.close().catch(() => undefined);
+    await rm(blobsPath, { force: true });
+  }
+}
+
+function encodeSignatures(keys: readonly SigningKey[], data: readonly Buffer[]): Buffer {
+  const versions = signatureVersions(keys.length);
+  const msg = SignaturesMessage.fromObject({
+    signatures: keys.map((_, i) => ({ version: versions[i], data: data[i] })),
+  });
+  return Buffer.from(SignaturesMessage.encode(msg).finish());
+}
+
+async function writeSigned(
+  options: CreatePayloadOptions,
+  outFile: string,
+  blobsPath: string,
+  blobsSize: number,
+  ops: readonly Op[],
+  keys: readonly SigningKey[],
+  partition: { size: number; sha256: Buffer },
+): Promise<PayloadResult> {
+  const placeholder = encodeSignatures(
+    keys,
+    keys.map((k) => Buffer.alloc(k.signatureSize)),
+  );
+  const manifest = Buffer.from(
+    DeltaArchiveManifest.encode(
+      DeltaArchiveManifest.fromObject({
+        partition_operations: ops.map((op) => ({
+          type: op.type,
+          data_offset: op.offset,
+          data_length: op.length,
+          dst_extents: [{ start_block: u64(op.startBlock), num_blocks: u64(op.blocks) }],
+          data_sha256_hash: op.hash,
+        })),
+        noop_operations: [
+          {
+            type: OP_REPLACE,
+            data_offset: blobsSize,
+            data_length: placeholder.length,
+            dst_extents: [
+              { start_block: u64(SPARSE_HOLE), num_blocks: u64(Math.ceil(placeholder.length / BLOCK_SIZE)) },
+            ],
+          },
+        ],
+        block_size: BLOCK_SIZE,
+        signatures_offset: u64(blobsSize),
+        signatures_size: u64(placeholder.length),
+        new_partition_info: { size: u64(partition.size), hash: partition.sha256 },
+      }),
+    ).finish(),
+  );
+  const signers: Sign[] = keys.map(() => createSign("sha256"));
+  const whole256 = createHash("sha256");
+  const whole1 = createHash("sha1");
+  let total = 0;
+  await withAtomicOutput(outFile, async (tmp) => {
+    const fh = await open(tmp, "w", 0o644);
+    try {
+      const emit = async (buf: Buffer, signed: boolean) => {
+        if (signed) for (const s of signers) s.update(buf);
+        whole256.update(buf);
+        whole1.update(buf);
+        await fh.write(buf, 0, buf.length, total);
+        total += buf.length;
+      };
+      await emit(encodeHeader(manifest.length), true);
+      await emit(manifest, true);
+      const blobs = await open(blobsPath, "r");
+      try {
+        for (let pos = 0; pos < blobsSize; pos += CHUNK_SIZE) {
+          await emit(await readChunk(blobs, pos, Math.min(CHUNK_SIZE, blobsSize - pos)), true);
+        }
+      } finally {
+        await blobs.close();
+      }
+      const real = encodeSignatures(
+        keys,
+        signers.map((s, i) => s.sign(keys[i]!.key)),
+      );
+      if (real.length !== placeholder.length) {
+        throw new SysextError("KEY_INVALID", "a signature's length differs from the key size", {
+          hint: "use plain RSA keys (2048 or 4096 bits)",
+        });
+      }
+      await emit(real, false);
+    } finally {
+      await fh.close();
+    }
+  });
+  const sha256 = whole256.digest();
+  const sha256File = `${outFile}.sha256`;
+  await writeFileAtomic(sha256File, `${sha256.toString("hex")}  ${basename(outFile)}\n`);
+  return {
+    file: outFile,
+    sha256File,
+    size: total,
+    sha256: sha256.toString("hex"),
+    sha256Base64: sha256.toString("base64"),
+    sha1Base64: whole1.digest("base64"),
+    keyFingerprints: keys.map((k) => k.fingerprint),
+    partition: { size: partition.size, sha256: partition.sha256.toString("hex") },
+    operations: {
+      replace: ops.filter((o) => o.type === OP_REPLACE).length,
+      replaceBz: ops.filter((o) => o.type === OP_REPLACE_BZ).length,
+    },
+  };
+}

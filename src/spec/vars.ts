@@ -1,0 +1,119 @@
+// Variables: builtins from the base and the spec, ${name} interpolation of source fields, and `when` conditions.
+import type { SystemdArch } from "../base/arch.js";
+import { debianArch } from "../base/arch.js";
+import type { BaseRelease } from "../base/base.js";
+import { SysextError } from "../errors.js";
+import { defaultCacheDir } from "../util/cache.js";
+import type { ExtensionSpec, SourceSpec } from "./schema.js";
+
+/** Builtin variables every spec can use. */
+export function builtinVars(input: {
+  spec: ExtensionSpec;
+  base: BaseRelease;
+  arch: SystemdArch;
+  specDir: string;
+  templatesDir: string;
+}): Record<string, string> {
+  const { spec, base, arch } = input;
+  let debArch = "";
+  try {
+    debArch = debianArch(arch);
+  } catch {
+    // architectures without a Debian name simply leave ${debArch} empty
+  }
+  return {
+    name: spec.name,
+    arch,
+    debArch,
+    baseId: base.id,
+    baseVersionId: base.versionId ?? "",
+    specDir: input.specDir,
+    templatesDir: input.templatesDir,
+    displayName: spec.metadata.displayName ?? spec.name,
+    sysextId: spec.metadata.id ?? spec.name,
+    homeUrl: spec.metadata.homeUrl ?? "",
+    bugReportUrl: spec.metadata.bugReportUrl ?? "",
+    oemId: spec.oem?.id ?? "",
+    cacheDir: defaultCacheDir(),
+  };
+}
+
+/**
+ * Final variables: builtins, then the spec's vars (which may use builtins), then overrides from the
+ * caller (CLI --var). Builtins cannot be overridden.
+ */
+export function resolveVars(
+  spec: ExtensionSpec,
+  builtins: Readonly<Record<string, string>>,
+  overrides: Readonly<Record<string, string>> = {},
+  file?: string,
+): Readonly<Record<string, string>> {
+  for (const key of Object.keys(overrides)) {
+    if (key in builtins) {
+      throw new SysextError("USAGE", `variable '${key}' is builtin and cannot be set`, {
+        hint: `builtin variables: ${Object.keys(builtins).join(", ")}`,
+      });
+    }
+  }
+  const vars: Record<string, string> = { ...builtins };
+  for (const [k, v] of Object.entries(spec.vars)) {
+    if (k in builtins) {
+      throw new SysextError("SPEC_INVALID", `vars.${k} redefines a builtin variable`, {
+        location: { ...(file ? { file } : {}), field: `vars.${k}` },
+        hint: "choose another name",
+      });
+    }
+    vars[k] = k in overrides ? overrides[k]! : interpolate(v, vars, `vars.${k}`, file);
+  }
+  for (const [k, v] of Object.entries(overrides)) vars[k] = v;
+  return Object.freeze(vars);
+}
+
+/** Replace ${name} with its value; `$$` stands for a literal `$`. Unknown names are an error. */
+export function interpolate(
+  text: string,
+  vars: Readonly<Record<string, string>>,
+  field: string,
+  file?: string,
+): string {
+  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
+    if (m === "$$") return "$";
+    const value = vars[name!];
+    if (value === undefined) {
+      throw new SysextError("SPEC_INVALID", `unknown variable \${${name}} in ${field}`, {
+        location: { ...(file ? { file } : {}), field },
+        hint: `define it under 'vars' in the spec or pass --var ${name}=VALUE; known: ${Object.keys(vars).sort().join(", ")}`,
+      });
+    }
+    return value;
+  });
+}
+
+/** Whether a source's `when` conditions hold. */
+export function sourceApplies(source: SourceSpec, vars: Readonly<Record<string, string>>): boolean {
+  if (!source.when) return true;
+  return Object.entries(source.when).every(([k, want]) => {
+    const have = vars[k];
+    return Array.isArray(want) ? want.includes(have ?? "") : have === want;
+  });
+}
+
+/** Interpolate every string of a source (recursively through arrays and records). */
+export function interpolateSource<T extends SourceSpec>(
+  source: T,
+  vars: Readonly<Record<string, string>>,
+  index: number,
+  file?: string,
+): T {
+  const walk = (value: unknown, field: string): unknown => {
+    if (typeof value === "string") return interpolate(value, vars, field, file);
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, `${field}[${i}]`));
+    if (value && typeof value === "object") {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, k === "when" ? v : walk(v, `${field}.${k}`)]),
+      );
+    }
+    return value;
+  };
+  return walk(source, `sources[${index}]`) as T;
+}

@@ -1,0 +1,36 @@
+// Test helper: run the sysextkit CLI as a user would (node bin/sysextkit.js), capturing output and exit code.
+import { execa } from "execa";
+import { fileURLToPath } from "node:url";
+
+export const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/sysextkit.js", import.meta.url));
+
+export interface CliResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export async function cli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string>; umask?: number } = {},
+): Promise<CliResult> {
+  const nodeArgs = [BIN, ...args];
+  const r =
+    options.umask === undefined
+      ? await execa(process.execPath, nodeArgs, {
+          cwd: options.cwd ?? REPO,
+          env: options.env ?? {},
+          reject: false,
+        })
+      : await execa(
+          "sh",
+          ["-c", `umask ${options.umask.toString(8)} && exec "$@"`, "sh", process.execPath, ...nodeArgs],
+          {
+            cwd: options.cwd ?? REPO,
+            env: options.env ?? {},
+            reject: false,
+          },
+        );
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
