@@ -38,3 +38,35 @@ export {
 } from "./release/host-check.js";
 export { releaseFields } from "./release/release-file.js";
 export { scaffoldExtension } from "./cli/commands/init.js";
+export {
+  createPayload,
+  createCompressedPayload,
+  verifyPayload,
+  keyFingerprint,
+  type CreatePayloadOptions,
+  type PayloadResult,
+  type CompressionKind,
+  type VerifyReport,
+} from "./payload/index.js";
+export {
+  writeRelease,
+  verifyRelease,
+  releaseManifestSchema,
+  renderOmaha,
+  renderNebraska,
+  renderSha256Sums,
+  renderSysupdateTransfer,
+  versionedImageName,
+  type ReleaseManifest,
+  type WriteReleaseOptions,
+  type ReleaseResult,
+  type ReleaseVerifyReport,
+} from "./manifest/index.js";
+export { buildRelease, type BuildReleaseOptions, type BuildReleaseResult } from "./manifest/build-release.js";
+export {
+  loadReleaseSpec,
+  releaseSpecSchema,
+  CATALOG_DIR,
+  type ReleaseSpec,
+} from "./manifest/release-spec.js";
+export { defaultCacheDir } from "./util/cache.js";

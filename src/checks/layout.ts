@@ -1,6 +1,8 @@
 // Layout rules: what systemd-sysext drops or refuses by location (outside usr/opt, os-release, usr/sbin, overlay markers).
 import type { TreeBuilder } from "../tree/tree.js";
 import { matchesAnyGlob } from "../tree/glob.js";
+import { parentOf } from "../tree/paths.js";
+import { pruneEmptyDirs } from "../tree/transform-move.js";
 import type { Finding } from "./finding.js";
 import type { CheckContext } from "./index.js";
 
@@ -53,14 +55,19 @@ export function checkOverlayMarkers(builder: TreeBuilder): Finding[] {
   return out;
 }
 
-/** spec.drop: content outside usr/ and opt/ that may be dropped quietly (systemd ignores it anyway). */
+/**
+ * spec.drop: content outside usr/ and opt/ that may be dropped quietly (systemd ignores it anyway).
+ * Directories that only held dropped content (e.g. etc/ after dropping etc/init.d) go as well.
+ */
 export function applyDrop(builder: TreeBuilder, ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
   if (ctx.spec.drop.length === 0) return out;
+  const emptied = new Set<string>();
   for (const path of sortedPaths(builder)) {
     if (!builder.has(path) || isMergedHierarchy(path)) continue;
     if (matchesAnyGlob(ctx.spec.drop, path)) {
       const n = builder.removeSubtree(path);
+      emptied.add(parentOf(path));
       out.push({
         code: "dropped",
         severity: "info",
@@ -69,6 +76,7 @@ export function applyDrop(builder: TreeBuilder, ctx: CheckContext): Finding[] {
       });
     }
   }
+  pruneEmptyDirs(builder, emptied);
   return out;
 }
 

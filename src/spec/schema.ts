@@ -8,11 +8,9 @@ const archName = z.enum(SYSTEMD_ARCHITECTURES, {
 });
 
 /** Octal mode as a string ("0644", "755"); YAML would read a bare 0644 as decimal 644. */
-const mode = z
-  .string()
-  .regex(/^0?[0-7]{3,4}$/, {
-    message: 'mode must be an octal string such as "0644" or "0755" (quote it in YAML)',
-  });
+const mode = z.string().regex(/^0?[0-7]{3,4}$/, {
+  message: 'mode must be an octal string such as "0644" or "0755" (quote it in YAML)',
+});
 
 const extName = z
   .string()
@@ -113,6 +111,8 @@ const relocateRule = z.strictObject({
   to: z.string().min(1),
   /** Recreate the old path at runtime: "setup-unit" (tmpfiles-like links made by a setup service), "none". */
   link: z.enum(["setup-unit", "none"]).default("none"),
+  /** Apply the rule only when these variables match (like a source's `when`), e.g. { input: [dir, tar] }. */
+  when,
 });
 
 export const extensionSpecSchema = z.strictObject({

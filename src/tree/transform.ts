@@ -32,7 +32,7 @@ export function applyTransforms(
   version?: string,
 ): Finding[] {
   const findings: Finding[] = [];
-  const links = relocate(builder, spec, findings);
+  const links = relocate(builder, spec, ctx.vars, findings);
   findings.push(...moveEtcUnits(builder));
   const setupUnit =
     links.length > 0 ? addSetupUnit(builder, ctx.name, links, spec.services.upholds) : undefined;
@@ -43,9 +43,26 @@ export function applyTransforms(
   return findings;
 }
 
-function relocate(builder: TreeBuilder, spec: ExtensionSpec, findings: Finding[]): RuntimeLink[] {
+/** Whether a rule's `when` conditions hold for `vars` (same semantics as a source's `when`). */
+export function ruleApplies(
+  when: Readonly<Record<string, string | readonly string[]>> | undefined,
+  vars: Readonly<Record<string, string>>,
+): boolean {
+  if (!when) return true;
+  return Object.entries(when).every(([k, want]) =>
+    typeof want === "string" ? vars[k] === want : want.includes(vars[k] ?? ""),
+  );
+}
+
+function relocate(
+  builder: TreeBuilder,
+  spec: ExtensionSpec,
+  vars: Readonly<Record<string, string>>,
+  findings: Finding[],
+): RuntimeLink[] {
   const links: RuntimeLink[] = [];
   spec.relocate.forEach((rule, i) => {
+    if (!ruleApplies(rule.when, vars)) return;
     const field = `relocate[${i}]`;
     const from = normalizeEntryPath(rule.from.replace(/^\/+/, ""), { field: `${field}.from` });
     const to = normalizeEntryPath(rule.to.replace(/^\/+/, ""), { field: `${field}.to` });

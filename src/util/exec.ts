@@ -24,6 +24,11 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   setfattr: "attr",
   getfattr: "attr",
   veritysetup: "cryptsetup-bin",
+  sha256sum: "coreutils",
+  mknod: "coreutils",
+  tar: "tar",
+  ar: "binutils",
+  unshare: "util-linux",
 };
 
 const found = new Map<string, string>();

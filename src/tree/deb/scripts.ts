@@ -77,7 +77,10 @@ function classify(tokens: readonly string[]): Array<{ kind: Kind; item: string }
     case "groupadd":
       return [{ kind: "users", item: text }];
     case "dpkg-divert":
-      return tokens.includes("--add") || tokens.includes("--rename") ? [{ kind: "divert", item: text }] : [];
+      // Removing an old diversion (cleanup after an upgrade) changes nothing a sysext has to provide.
+      return !tokens.includes("--remove") && (tokens.includes("--add") || tokens.includes("--rename"))
+        ? [{ kind: "divert", item: text }]
+        : [];
     case "ldconfig":
       return [{ kind: "ldconfig", item: "ldconfig" }];
     case "update-rc.d": {
