@@ -15,6 +15,8 @@ import { checkMerge, hostFromBase } from "../../src/release/host-check.js";
 import { inspectImage } from "../../src/image/inspect.js";
 import { debianArch } from "../../src/base/arch.js";
 import { table, humanSize } from "../../src/cli/output.js";
+import { SysextError } from "../../src/errors.js";
+import type { Finding } from "../../src/checks/finding.js";
 import { downloadDebs, ensureBase } from "./debs.js";
 import { allOemPackages, BASE_INCLUDE } from "./packages.js";
 
@@ -30,18 +32,52 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const cache = defaultCacheDir();
 const t0 = Date.now();
 
+/** Warnings, one line per code: "3 x maintainer-script: first message (+2 more)". */
+function logWarnings(name: string, findings: readonly Finding[]): void {
+  const byCode = new Map<string, Finding[]>();
+  for (const f of findings.filter((f) => f.severity === "warning"))
+    byCode.set(f.code, [...(byCode.get(f.code) ?? []), f]);
+  for (const [code, list] of byCode) {
+    const first = list[0]!;
+    const more = list.length > 1 ? ` (+${list.length - 1} more)` : "";
+    log(
+      `  ${name}: warning ${list.length} x ${code}: ${first.path ? `${first.path}: ` : ""}${first.message}${more}`,
+    );
+  }
+}
+
+/** A failed build: the error, then each error finding on its own line with its hint. */
+function fail(name: string, e: unknown): never {
+  if (!(e instanceof SysextError)) throw e;
+  log(`\n${name}: ${e.code}: ${e.describe()}`);
+  const details = Array.isArray(e.details) ? (e.details as Finding[]) : [];
+  for (const f of details.filter((f) => f.severity === "error")) {
+    log(`  error ${f.code}: ${f.path ? `${f.path}: ` : ""}${f.message}`);
+    if (f.hint) log(`    hint: ${f.hint}`);
+  }
+  process.exit(1);
+}
+
 log(`sysextkit example: every OEM extension for Debian 12 (cache: ${cache})`);
-const root =
-  values.base ?? (await ensureBase(join(cache, "bases", "bookworm-systemd"), { include: BASE_INCLUDE }));
-const base = await readBase({ path: root });
-const debArch = debianArch(base.arch);
-const debDir = join(cache, "debs", debArch);
-await downloadDebs(allOemPackages(), debDir, debArch);
+let debDir = "";
+let base: Awaited<ReturnType<typeof readBase>>;
+try {
+  const root =
+    values.base ?? (await ensureBase(join(cache, "bases", "bookworm-systemd"), { include: BASE_INCLUDE }));
+  base = await readBase({ path: root });
+  const debArch = debianArch(base.arch);
+  debDir = join(cache, "debs", debArch);
+  await downloadDebs(allOemPackages(), debDir, debArch);
+} catch (e) {
+  fail("setup", e);
+}
 
 const results: BuildResult[] = [];
 for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) {
-  const spec = await loadSpecFile(file);
-  log(`build: ${spec.spec.name} ...`);
+  const spec = await loadSpecFile(file).catch((e: unknown) => fail(file, e));
+  const name = spec.spec.name;
+  log(`build: ${name} ...`);
+  let lastPhase = "";
   const r = await buildExtension({
     spec,
     base,
@@ -49,9 +85,12 @@ for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) {
     format: values.format as "squashfs" | "erofs",
     vars: { debDir },
     onProgress: (p) => {
-      if (p.phase === "assemble" || p.phase === "write") log(`  ${spec.spec.name}: ${p.message}`);
+      // One line per source and per phase (write reports bytes many times).
+      if (p.phase === "assemble" || (p.phase === "write" && lastPhase !== "write"))
+        log(`  ${name}: ${p.message}`);
+      lastPhase = p.phase;
     },
-  });
+  }).catch((e: unknown) => fail(name, e));
   const info = await inspectImage(r.image);
   const verdict = checkMerge({
     imageFileName: `${r.name}.raw`,
@@ -61,9 +100,11 @@ for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) {
     host: hostFromBase(base),
     systemdVersion: 252,
   });
-  if (!verdict.merges) throw new Error(`${r.name} would not merge on its own base: ${verdict.reason}`);
-  for (const f of r.findings.filter((f) => f.severity !== "info"))
-    log(`  ${f.severity}: ${f.code} ${f.path ?? ""} ${f.message}`);
+  if (!verdict.merges) {
+    log(`${r.name} would not merge on its own base: ${verdict.reason}`);
+    process.exit(1);
+  }
+  logWarnings(r.name, r.findings);
   results.push(r);
 }
 

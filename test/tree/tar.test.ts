@@ -37,7 +37,8 @@ beforeAll(async () => {
   const plain = join(ctx.specDir, "plain.bin");
   await execa("tar", ["--format=posix", "--sort=name", "-cf", plain, "-C", root, "."]);
   const compress = async (tool: string, out: string) => {
-    await execa(tool, ["-c", plain], { stdout: { file: join(ctx.specDir, out) } });
+    const { stdout } = await execa(tool, ["-c", plain], { encoding: "buffer" });
+    await writeFile(join(ctx.specDir, out), stdout);
   };
   await compress("gzip", "gz.bin");
   await compress("xz", "xz.bin");

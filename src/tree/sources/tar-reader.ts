@@ -1,18 +1,15 @@
-// Streaming tar reader: decompress by magic bytes, parse with tar-stream, append file data to a blob file.
-import { execa } from "execa";
-import { createReadStream } from "node:fs";
+// Streaming tar reader: parse an uncompressed tar with tar-stream, appending file data to a blob file.
 import { open } from "node:fs/promises";
-import { PassThrough, Readable } from "node:stream";
-import { finished, pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import type { Readable } from "node:stream";
 import tar, { type Header } from "tar-stream";
 import { SysextError } from "../../errors.js";
-import { requireTool } from "../../util/exec.js";
 import { matchesAnyGlob } from "../glob.js";
 import { normalizeEntryPath } from "../paths.js";
 import type { TreeBuilder } from "../tree.js";
 import type { ConflictPolicy, TreeEntry } from "../types.js";
 import { joinTreePath, normalizeDestination } from "./common.js";
+
+export { detectCompression, openDecompressed, type Compression } from "./decompress.js";
 
 /** A tar member header as tar-stream decodes it, including its PAX records. */
 export type TarHeader = Omit<Header, "type" | "pax"> & {
@@ -37,94 +34,6 @@ export interface ReadTarOptions {
   readonly onEntry?: (path: string, header: TarHeader) => boolean;
   /** The archive file, for error locations. */
   readonly archive?: string;
-}
-
-export type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2";
-
-/** Detect the compression of a byte range by its magic bytes. */
-export function detectCompression(magic: Uint8Array): Compression {
-  const starts = (...bytes: number[]) => bytes.every((b, i) => magic[i] === b);
-  if (starts(0x1f, 0x8b)) return "gzip";
-  if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return "xz";
-  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return "zstd";
-  if (starts(0x42, 0x5a, 0x68)) return "bzip2";
-  return "none";
-}
-
-/**
- * An uncompressed view of `file` (or of `length` bytes at `offset`, e.g. an ar member): gzip through
- * node:zlib, xz/zstd/bzip2 through their command line tools. A decompressor failure (corrupt or
- * truncated data, non-zero exit) surfaces as an error on the returned stream.
- */
-export async function openDecompressed(
-  file: string,
-  offset = 0,
-  length?: number,
-): Promise<NodeJS.ReadableStream> {
-  const magic = Buffer.alloc(6);
-  let got = 0;
-  const fh = await open(file, "r").catch((e: unknown) => {
-    throw new SysextError("IO", `cannot open ${file}: ${(e as Error).message}`, {
-      cause: e,
-      location: { file },
-    });
-  });
-  try {
-    got = (await fh.read(magic, 0, Math.min(6, length ?? 6), offset)).bytesRead;
-  } finally {
-    await fh.close();
-  }
-  if (length === 0) return Readable.from([]);
-  const raw = () =>
-    createReadStream(file, {
-      start: offset,
-      ...(length === undefined ? {} : { end: offset + length - 1 }),
-      highWaterMark: 1 << 20,
-    });
-  const kind = detectCompression(magic.subarray(0, got));
-  if (kind === "none") return raw();
-  if (kind === "gzip") {
-    const gunzip = createGunzip();
-    pipeline(raw(), gunzip).catch(() => {
-      // pipeline already destroyed gunzip with the error; the reader sees it there.
-    });
-    return gunzip;
-  }
-  return viaTool(kind, raw());
-}
-
-async function viaTool(tool: "xz" | "zstd" | "bzip2", input: Readable): Promise<NodeJS.ReadableStream> {
-  const bin = await requireTool(tool);
-  const sub = execa(bin, tool === "zstd" ? ["-dcq"] : ["-dc"], {
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-    buffer: { stdout: false, stderr: true },
-  });
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  let done = false;
-  pipeline(input, sub.stdin).catch(() => {
-    // EPIPE when the tool exits early; its exit status reports the real problem.
-  });
-  sub.stdout.pipe(out, { end: false });
-  Promise.all([sub, finished(sub.stdout)]).then(
-    () => {
-      done = true;
-      out.end();
-    },
-    (e: unknown) => {
-      done = true;
-      const stderr = String((e as { stderr?: unknown }).stderr ?? "").trim();
-      out.destroy(new Error(`${tool} -dc failed${stderr ? `: ${stderr}` : ""}`, { cause: e }));
-    },
-  );
-  out.on("close", () => {
-    if (!done) {
-      sub.kill();
-      input.destroy();
-    }
-  });
-  return out;
 }
 
 /** Read an uncompressed tar stream into the tree. Returns the number of entries added. */
