@@ -76,7 +76,8 @@ async function main() {
   }
 
   const { benchPayload } = await import("./payload-bench.js");
-  const corpus = await realTree(CACHE, 60e6);
+  // An uncompressed image of the larger tree: at least 50 MB, with compressible and incompressible chunks.
+  const corpus = await realTree(CACHE, 180e6);
   const img = await ours(corpus.dir, join(work, "payload-img"), osRelease, "none");
   const p = await benchPayload(img.image);
   console.log(

@@ -1,5 +1,5 @@
 // Streams a Tree as a reproducible tar archive (root owners, one epoch, PAX xattrs) with backpressure.
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pack as tarPack, type Header as TarHeader, type Pack } from "tar-stream";
@@ -116,7 +116,24 @@ function addVoid(pack: Pack, h: Header): Promise<void> {
   });
 }
 
+/** Files up to this size are read with one call and handed to tar-stream as a buffer (much less overhead). */
+const SMALL_FILE = 1 << 20;
+
 async function addFile(pack: Pack, entry: FileEntry, h: Header, counter: Counter): Promise<void> {
+  if (entry.size <= SMALL_FILE) {
+    let data: Buffer;
+    try {
+      data = readSmall(entry);
+    } catch (e) {
+      throw asIoError(entry, e);
+    }
+    await new Promise<void>((resolve, reject) => {
+      pack.entry({ ...h, size: data.length }, data, (err) => (err ? reject(asIoError(entry, err)) : resolve()));
+    });
+    counter.done += data.length;
+    counter.onBytes?.(counter.done);
+    return;
+  }
   let sink: Writable | undefined;
   const packed = new Promise<void>((resolve, reject) => {
     sink = pack.entry(h, (err) => (err ? reject(err) : resolve())) as unknown as Writable;
@@ -130,12 +147,41 @@ async function addFile(pack: Pack, entry: FileEntry, h: Header, counter: Counter
   }
 }
 
+/**
+ * Read a small file's whole content range, checking it still has exactly the recorded size. Synchronous
+ * on purpose: one open/read/close per small file without thread-pool round trips keeps the tar producer
+ * cheap, so mksquashfs keeps both cores for compression.
+ */
+function readSmall(entry: FileEntry): Buffer {
+  const c = entry.content;
+  if (c.kind === "bytes") {
+    const data = Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength);
+    if (data.length !== entry.size) throw sizeError(entry, String(data.length));
+    return data;
+  }
+  const fd = openSync(c.path, "r");
+  try {
+    const want = c.size;
+    const data = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const n = readSync(fd, data, got, want - got, c.offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== entry.size) throw sizeError(entry, String(got));
+    return data;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function contentStream(entry: FileEntry): Readable {
   const c = entry.content;
   if (c.kind === "bytes")
     return Readable.from([Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength)]);
   if (c.size === 0) return Readable.from([]);
-  return createReadStream(c.path, { start: c.offset, end: c.offset + c.size - 1, highWaterMark: 1 << 16 });
+  return createReadStream(c.path, { start: c.offset, end: c.offset + c.size - 1, highWaterMark: 1 << 20 });
 }
 
 /** Passes data through, failing if the source yields more or fewer bytes than the entry's size. */

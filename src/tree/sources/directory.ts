@@ -1,6 +1,5 @@
 // Directory source: walk a directory tree, recording entries whose contents are read later.
-import type { BigIntStats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { SysextError } from "../../errors.js";
 import type { SourceSpec } from "../../spec/schema.js";
@@ -14,6 +13,8 @@ import type { SourceContext, SourceResult } from "./context.js";
 /**
  * Add every entry below a directory (symlinks are recorded, never followed) under `source.to`.
  * Modes are kept; owners and times are dropped (the image backend sets root and the build epoch).
+ * The walk uses synchronous metadata calls: one lstat per entry without thread-pool round trips is
+ * several times faster on large trees, and nothing else runs while the tree is assembled.
  */
 export async function addDirectorySource(
   builder: TreeBuilder,
@@ -29,7 +30,7 @@ export async function addDirectorySource(
   const walk = async (absDir: string, relDir: string): Promise<void> => {
     let names: string[];
     try {
-      names = (await readdir(absDir)).sort(comparePaths);
+      names = readdirSync(absDir).sort(comparePaths);
     } catch (e) {
       throw ioError(absDir, origin, e);
     }
@@ -39,11 +40,11 @@ export async function addDirectorySource(
       if (matchesAnyGlob(source.exclude, rel)) continue;
       let st: BigIntStats;
       try {
-        st = await lstat(abs, { bigint: true });
+        st = lstatSync(abs, { bigint: true });
       } catch (e) {
         throw ioError(abs, origin, e);
       }
-      const entry = await toEntry(abs, joinTreePath(to, rel), st, origin);
+      const entry = toEntry(abs, joinTreePath(to, rel), st, origin);
       builder.add(entry, source.onConflict);
       count++;
       if (entry.type === "dir") await walk(abs, rel);
@@ -57,7 +58,7 @@ export async function addDirectorySource(
   return { entries: count };
 }
 
-async function toEntry(abs: string, path: string, st: BigIntStats, origin: string): Promise<TreeEntry> {
+function toEntry(abs: string, path: string, st: BigIntStats, origin: string): TreeEntry {
   const mode = Number(st.mode & 0o7777n);
   if (st.isDirectory()) return { type: "dir", path, mode, origin };
   if (st.isFile()) {
@@ -67,7 +68,7 @@ async function toEntry(abs: string, path: string, st: BigIntStats, origin: strin
   if (st.isSymbolicLink()) {
     let target: string;
     try {
-      target = await readlink(abs);
+      target = readlinkSync(abs);
     } catch (e) {
       throw ioError(abs, origin, e);
     }
