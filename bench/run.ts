@@ -79,7 +79,7 @@ async function main() {
   // An uncompressed image of the larger tree: at least 50 MB, with compressible and incompressible chunks.
   const corpus = await realTree(CACHE, 180e6);
   const img = await ours(corpus.dir, join(work, "payload-img"), osRelease, "none");
-  const p = await benchPayload(img.image);
+  const p = await benchPayload(img.image, ROUNDS);
   console.log(
     `\npayload: CrAU generation (parallel bzip2 -9 of 1 MiB chunks) vs serial \`bzip2 -9\` of the same 1 MiB pieces`,
   );

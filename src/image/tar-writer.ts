@@ -128,7 +128,9 @@ async function addFile(pack: Pack, entry: FileEntry, h: Header, counter: Counter
       throw asIoError(entry, e);
     }
     await new Promise<void>((resolve, reject) => {
-      pack.entry({ ...h, size: data.length }, data, (err) => (err ? reject(asIoError(entry, err)) : resolve()));
+      pack.entry({ ...h, size: data.length }, data, (err) =>
+        err ? reject(asIoError(entry, err)) : resolve(),
+      );
     });
     counter.done += data.length;
     counter.onBytes?.(counter.done);

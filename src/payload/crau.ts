@@ -1,12 +1,12 @@
 // CrAU payload writer (Flatcar update_engine format v1): 1 MiB chunks, parallel bzip2, signed, streamed.
-import { createHash, createSign, type Sign } from "node:crypto";
-import { mkdir, open, rm, stat, type FileHandle } from "node:fs/promises";
+import { constants, createHash, privateEncrypt } from "node:crypto";
+import { mkdir, mkdtemp, open, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { execa } from "execa";
 import { SysextError } from "../errors.js";
 import { requireTool } from "../util/exec.js";
 import { tempSibling, withAtomicOutput, writeFileAtomic } from "../util/fs.js";
 import { loadSigningKey, type SigningKey } from "./keys.js";
+import { BATCH_CHUNKS, bzip2Batch } from "./bzip2.js";
 import { defaultWorkers, runOrdered } from "./pool.js";
 import {
   BLOCK_SIZE,
@@ -87,18 +87,6 @@ async function readChunk(fh: FileHandle, position: number, length: number): Prom
   return buf;
 }
 
-async function bzip2(bin: string, data: Buffer): Promise<Buffer> {
-  try {
-    const r = await execa(bin, ["-9", "-c"], { input: data, encoding: "buffer", stripFinalNewline: false });
-    return Buffer.from(r.stdout);
-  } catch (e) {
-    throw new SysextError("TOOL_FAILED", `bzip2 -9 failed: ${(e as Error).message}`, {
-      cause: e,
-      hint: "check that bzip2 works (apt-get install bzip2) and the temporary directory has space",
-    });
-  }
-}
-
 async function checkImage(image: string): Promise<number> {
   let size: number;
   try {
@@ -150,35 +138,48 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
   let blobsSize = 0;
 
   const src = await open(options.image, "r");
+  const cleanup: string[] = [];
   let blobs: FileHandle | undefined;
   try {
     await mkdir(options.outDir, { recursive: true });
     blobs = await open(blobsPath, "w");
     const out = blobs;
     const count = Math.ceil(size / CHUNK_SIZE);
-    await runOrdered<Buffer, Buffer>({
-      count,
+    const batches = Math.ceil(count / BATCH_CHUNKS);
+    const chunkDir = await mkdtemp(`${blobsPath}-chunks-`);
+    cleanup.push(chunkDir);
+    await runOrdered<Buffer[], Buffer[]>({
+      count: batches,
       workers: options.workers ?? defaultWorkers(),
-      produce: async (i) => {
-        const chunk = await readChunk(src, i * CHUNK_SIZE, Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE));
-        imageHash.update(chunk);
-        return chunk;
+      produce: async (b) => {
+        const raws: Buffer[] = [];
+        for (let i = b * BATCH_CHUNKS; i < Math.min(count, (b + 1) * BATCH_CHUNKS); i++) {
+          const chunk = await readChunk(src, i * CHUNK_SIZE, Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE));
+          imageHash.update(chunk);
+          raws.push(chunk);
+        }
+        return raws;
       },
-      work: (chunk) => bzip2(bin, chunk),
-      consume: async (bz, raw, i) => {
-        const useBz = bz.length < raw.length;
-        const blob = useBz ? bz : raw;
-        await out.write(blob, 0, blob.length, blobsSize);
-        ops.push({
-          type: useBz ? OP_REPLACE_BZ : OP_REPLACE,
-          offset: blobsSize,
-          length: blob.length,
-          startBlock: (i * CHUNK_SIZE) / BLOCK_SIZE,
-          blocks: raw.length / BLOCK_SIZE,
-          hash: createHash("sha256").update(blob).digest(),
-        });
-        blobsSize += blob.length;
-        options.onProgress?.({ bytesDone: Math.min(size, (i + 1) * CHUNK_SIZE), bytesTotal: size });
+      work: (raws, b) => bzip2Batch(bin, chunkDir, b, raws),
+      consume: async (bzs, raws, b) => {
+        for (let k = 0; k < raws.length; k++) {
+          const i = b * BATCH_CHUNKS + k;
+          const raw = raws[k]!;
+          const bz = bzs[k]!;
+          const useBz = bz.length < raw.length;
+          const blob = useBz ? bz : raw;
+          await out.write(blob, 0, blob.length, blobsSize);
+          ops.push({
+            type: useBz ? OP_REPLACE_BZ : OP_REPLACE,
+            offset: blobsSize,
+            length: blob.length,
+            startBlock: (i * CHUNK_SIZE) / BLOCK_SIZE,
+            blocks: raw.length / BLOCK_SIZE,
+            hash: createHash("sha256").update(blob).digest(),
+          });
+          blobsSize += blob.length;
+          options.onProgress?.({ bytesDone: Math.min(size, (i + 1) * CHUNK_SIZE), bytesTotal: size });
+        }
       },
     });
     await out.close();
@@ -195,6 +196,7 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
     await blobs?.close().catch(() => undefined);
     await src.close().catch(() => undefined);
     await rm(blobsPath, { force: true });
+    for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -246,40 +248,40 @@ async function writeSigned(
       }),
     ).finish(),
   );
-  const signers: Sign[] = keys.map(() => createSign("sha256"));
   const whole256 = createHash("sha256");
   const whole1 = createHash("sha1");
   let total = 0;
   await withAtomicOutput(outFile, async (tmp) => {
     const fh = await open(tmp, "w", 0o644);
     try {
-      const emit = async (buf: Buffer, signed: boolean) => {
-        if (signed) for (const s of signers) s.update(buf);
+      const emit = async (buf: Buffer) => {
         whole256.update(buf);
         whole1.update(buf);
         await fh.write(buf, 0, buf.length, total);
         total += buf.length;
       };
-      await emit(encodeHeader(manifest.length), true);
-      await emit(manifest, true);
+      await emit(encodeHeader(manifest.length));
+      await emit(manifest);
       const blobs = await open(blobsPath, "r");
       try {
         for (let pos = 0; pos < blobsSize; pos += CHUNK_SIZE) {
-          await emit(await readChunk(blobs, pos, Math.min(CHUNK_SIZE, blobsSize - pos)), true);
+          await emit(await readChunk(blobs, pos, Math.min(CHUNK_SIZE, blobsSize - pos)));
         }
       } finally {
         await blobs.close();
       }
+      // The signed range ends here: sign its SHA-256 (one hash pass serves the signatures and the file hash).
+      const signedDigest = whole256.copy().digest();
       const real = encodeSignatures(
         keys,
-        signers.map((s, i) => s.sign(keys[i]!.key)),
+        keys.map((k) => signDigest(k, signedDigest)),
       );
       if (real.length !== placeholder.length) {
         throw new SysextError("KEY_INVALID", "a signature's length differs from the key size", {
           hint: "use plain RSA keys (2048 or 4096 bits)",
         });
       }
-      await emit(real, false);
+      await emit(real);
     } finally {
       await fh.close();
     }
@@ -301,4 +303,15 @@ async function writeSigned(
       replaceBz: ops.filter((o) => o.type === OP_REPLACE_BZ).length,
     },
   };
+}
+
+/** DER prefix of a PKCS#1 v1.5 DigestInfo for SHA-256 (RFC 8017, section 9.2). */
+const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
+
+/** RSASSA-PKCS1-v1_5 with SHA-256 over an already computed digest: identical to signing the data. */
+function signDigest(key: SigningKey, digest: Buffer): Buffer {
+  return privateEncrypt(
+    { key: key.key, padding: constants.RSA_PKCS1_PADDING },
+    Buffer.concat([SHA256_DIGEST_INFO, digest]),
+  );
 }
