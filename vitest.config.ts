@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 600_000,
     pool: "forks",
     fileParallelism: true,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ["default", "json"],
+    outputFile: { json: ".cache/vitest-report.json" },
   },
 });

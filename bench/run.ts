@@ -71,7 +71,7 @@ async function main() {
   for (const size of [60, 180]) {
     const b = await benchBuild(size, osRelease, work);
     console.log(
-      `  tree ${b.sizeMb.toFixed(0)} MB / ${b.files} files: ours ${b.our.toFixed(2)} s, mksquashfs ${b.ref.toFixed(2)} s, ratio ${b.ratio.toFixed(3)} (${((b.ratio - 1) * 100).toFixed(1)}% slower), peak RSS ${b.rssMb.toFixed(0)} MiB`,
+      `  tree ${b.sizeMb.toFixed(0)} MB / ${b.files} files: ours ${b.our.toFixed(2)} s, mksquashfs ${b.ref.toFixed(2)} s, ratio ${b.ratio.toFixed(3)} (${Math.abs((b.ratio - 1) * 100).toFixed(1)}% ${b.ratio > 1 ? "slower" : "faster"} than mksquashfs), peak RSS ${b.rssMb.toFixed(0)} MiB`,
     );
   }
 

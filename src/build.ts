@@ -47,6 +47,8 @@ export interface BuildOptions {
   readonly templatesDir?: string;
   /** Build epoch; default SOURCE_DATE_EPOCH or 0. */
   readonly epoch?: number;
+  /** SYSEXT_VERSION_ID, overriding the spec's metadata.version and package versions. */
+  readonly version?: string;
   /** File name of the image inside outDir (default <name>.raw). */
   readonly imageFileName?: string;
   readonly onProgress?: (p: BuildProgress) => void;
@@ -82,6 +84,15 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   const progress = options.onProgress ?? (() => undefined);
   const epoch = resolveEpoch(process.env, options.epoch);
   const findings: Finding[] = [];
+  if (options.version !== undefined && !/^[A-Za-z0-9._+~:-]+$/.test(options.version)) {
+    throw new SysextError(
+      "USAGE",
+      `version ${JSON.stringify(options.version)} is not a valid SYSEXT_VERSION_ID`,
+      {
+        hint: "use letters, digits and ._+~:- only, e.g. 12.2.0-1",
+      },
+    );
+  }
 
   progress({ phase: "base", message: "reading base release" });
   const base = isBaseRelease(options.base) ? options.base : await readBase(options.base);
@@ -105,7 +116,7 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
       findings,
     };
     const builder = new TreeBuilder();
-    let version = spec.metadata.version;
+    let version = options.version ?? spec.metadata.version;
     let index = 0;
     for (const raw of spec.sources) {
       const i = index++;

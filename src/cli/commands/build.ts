@@ -5,6 +5,7 @@ import { buildExtension, type BuildResult } from "../../build.js";
 import { SysextError } from "../../errors.js";
 import { loadSpecFile, specFromObject, type LoadedSpec } from "../../spec/load.js";
 import type { Compression, ImageFormat } from "../../spec/schema.js";
+import type { Finding } from "../../checks/finding.js";
 import { formatFinding, humanSize, printJson, progressPrinter } from "../output.js";
 import { collect, parseVars } from "./shared.js";
 
@@ -16,6 +17,8 @@ interface BuildFlags {
   out: string;
   json?: boolean;
   strict?: boolean;
+  sysextVersion?: string;
+  verbose?: boolean;
   name?: string;
   dir: string[];
   tar: string[];
@@ -39,6 +42,11 @@ export function registerBuild(program: Command): void {
     .option("--var <key=value>", "set a spec variable (repeatable)", collect, [])
     .option("--templates <dir>", "templates directory (default: the package's templates/)")
     .option("--strict", "treat warnings as errors")
+    .option(
+      "--sysext-version <v>",
+      "SYSEXT_VERSION_ID (default: the spec's metadata.version, else the main package's)",
+    )
+    .option("--verbose", "list every finding (default: info findings are counted per code)")
     .option("--json", "print the result as JSON")
     .action(async (specPath: string | undefined, flags: BuildFlags) => {
       const loaded = await specFor(specPath, flags);
@@ -58,6 +66,7 @@ export function registerBuild(program: Command): void {
           ...(flags.format ? { format: flags.format } : {}),
           ...(flags.compression ? { compression: flags.compression } : {}),
           ...(flags.strict ? { strict: true } : {}),
+          ...(flags.sysextVersion ? { version: flags.sysextVersion } : {}),
           ...(flags.templates ? { templatesDir: resolve(flags.templates) } : {}),
           onProgress: (p) =>
             bar.update(
@@ -73,11 +82,11 @@ export function registerBuild(program: Command): void {
         printJson(result);
         return;
       }
-      printBuild(result);
+      printBuild(result, flags.verbose ?? false);
     });
 }
 
-export function printBuild(r: BuildResult): void {
+export function printBuild(r: BuildResult, verbose = false): void {
   const lines = [
     `built ${r.name} (${r.format}${r.compression ? `, ${r.compression}` : ""}) for ${r.base.id} ${r.base.versionId ?? "(no VERSION_ID)"} ${r.arch}`,
     `  image:   ${r.image}`,
@@ -86,7 +95,7 @@ export function printBuild(r: BuildResult): void {
     `  release: ${r.releaseFile}`,
     ...Object.entries(r.release).map(([k, v]) => `    ${k}=${v}`),
   ];
-  for (const f of r.findings) lines.push(`  ${formatFinding(f)}`);
+  lines.push(...summarizeFindings(r.findings, verbose));
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
@@ -111,4 +120,22 @@ async function specFor(specPath: string | undefined, flags: BuildFlags): Promise
       ...flags.tar.map((t) => ({ type: "tar", path: resolve(t) })),
     ],
   });
+}
+
+/** Errors and warnings one per line; info findings counted per code unless verbose. */
+export function summarizeFindings(findings: readonly Finding[], verbose: boolean): string[] {
+  const lines: string[] = [];
+  const infos = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (f.severity !== "info" || verbose) lines.push(`  ${formatFinding(f)}`);
+    else infos.set(f.code, [...(infos.get(f.code) ?? []), f]);
+  }
+  for (const [code, list] of infos) {
+    lines.push(
+      list.length === 1
+        ? `  ${formatFinding(list[0]!)}`
+        : `  info    ${code}: ${list.length} findings (--verbose lists them)`,
+    );
+  }
+  return lines;
 }
