@@ -47,6 +47,8 @@ export interface BuildOptions {
   readonly templatesDir?: string;
   /** Build epoch; default SOURCE_DATE_EPOCH or 0. */
   readonly epoch?: number;
+  /** Force user.extension-release.strict=0 on the release file (images published under versioned names). */
+  readonly nonStrictName?: boolean;
   /** SYSEXT_VERSION_ID, overriding the spec's metadata.version and package versions. */
   readonly version?: string;
   /** File name of the image inside outDir (default <name>.raw). */
@@ -131,7 +133,8 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
     findings.push(...applyTransforms(builder, spec, { ...ctx, name: spec.name }, version));
 
     const fields = releaseFields({ name: spec.name, spec, base, version });
-    const releaseEntry = releaseFileEntry(spec.name, fields, spec.release.nonStrictName);
+    const nonStrictName = options.nonStrictName ?? spec.release.nonStrictName;
+    const releaseEntry = releaseFileEntry(spec.name, fields, nonStrictName);
     builder.add(releaseEntry, "replace");
     describeBinding(spec.base.binding, findings);
 
@@ -189,7 +192,7 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
       release: Object.freeze(Object.fromEntries(fields)),
       releaseFile: `${EXTENSION_RELEASE_DIR}/extension-release.${spec.name}`,
       version,
-      nonStrictName: spec.release.nonStrictName,
+      nonStrictName,
       findings: Object.freeze([...findings]),
       entries: tree.entries.length,
       contentBytes: total,

@@ -72,6 +72,8 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
           spec: loaded,
           base,
           outDir: join(work, arch),
+          // Published as <name>-<version>-<arch>.raw: the strict=0 xattr lets it merge under that name too.
+          nonStrictName: true,
           ...(options.vars ? { vars: options.vars } : {}),
           ...(options.strict ? { strict: true } : {}),
           onProgress: (p: BuildProgress) => progress(`${loaded.spec.name} ${arch}: ${p.message}`),

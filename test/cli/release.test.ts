@@ -7,7 +7,8 @@ import { XMLParser } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch } from "../../src/index.js";
 import { cli } from "../helpers/cli.js";
-import { haveTools } from "../helpers/tools.js";
+import { mergeInScratchRoot } from "../helpers/sysext.js";
+import { haveTools, isRoot } from "../helpers/tools.js";
 
 const arch = hostArch();
 let dir: string;
@@ -84,6 +85,25 @@ describe("sysextkit release / payload / verify", () => {
     const { createHash } = await import("node:crypto");
     expect(text).toContain(createHash("sha256").update(payload).digest("hex"));
     expect(text).toContain(createHash("sha1").update(payload).digest("base64"));
+
+    // The image installed under its published versioned name still merges with the real systemd-sysext.
+    const versioned = files.find((f) => f.endsWith(`-${arch}.raw`));
+    expect(versioned).toBe(`hello-3815.2.0-${arch}.raw`);
+    const conf = await readFile(join(relDir, "hello.conf"), "utf8");
+    const pattern = /MatchPattern=(.*)/.exec(conf)![1]!;
+    const rx = new RegExp(
+      `^${pattern.replace(/[.+]/g, "\\$&").replace("@v", "([A-Za-z0-9._+-]+)").replace("%a", arch)}$`,
+    );
+    expect(rx.exec(versioned!)?.[1]).toBe("3815.2.0");
+    if (isRoot() && (await haveTools("systemd-sysext", "unshare"))) {
+      const m = await mergeInScratchRoot({
+        images: [{ file: join(relDir, versioned!), as: versioned! }],
+        host: { osRelease: { ID: "testos", VERSION_ID: "3815.2.0" } },
+        script: 'cat "$ROOT/usr/share/hello/motd"',
+      });
+      expect(m.mergeOutput).toContain("Merged extensions");
+      expect(m.output).toContain("Hello from a sysext");
+    }
 
     const v = await cli(["verify", relDir, "--key", join(dir, "real.pub.pem")]);
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
