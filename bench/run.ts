@@ -81,7 +81,7 @@ async function main() {
   const img = await ours(corpus.dir, join(work, "payload-img"), osRelease, "none");
   const p = await benchPayload(img.image, ROUNDS);
   console.log(
-    `\npayload: CrAU generation (parallel bzip2 -9 of 1 MiB chunks) vs serial \`bzip2 -9\` of the same 1 MiB pieces`,
+    `\npayload: CrAU generation (parallel bzip2 -9 of 1 MiB chunks) vs serial \`bzip2 -9\` of the same 1 MiB pieces (one process, no start-up cost per piece)`,
   );
   console.log(
     `  image ${(img.size / 1e6).toFixed(0)} MB: ours ${p.oursSeconds.toFixed(2)} s (${p.mbPerSecond.toFixed(1)} MB/s), serial bzip2 ${p.referenceSeconds.toFixed(2)} s, speed-up ${p.ratio.toFixed(2)}x, peak RSS ${p.peakRssMb.toFixed(0)} MiB`,

@@ -3,9 +3,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import semver from "semver";
 import type { SystemdArch } from "./base/arch.js";
 import { readBase, type BaseInput, type BaseRelease } from "./base/base.js";
+import { checkBaseSupported, describeBinding } from "./base/support.js";
 import { blockingFindings, type Finding } from "./checks/finding.js";
 import { runChecks } from "./checks/index.js";
 import { SysextError } from "./errors.js";
@@ -125,14 +125,25 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
       if (!sourceApplies(raw, vars)) continue;
       const source = interpolateSource(raw, vars, i, specFile);
       progress({ phase: "assemble", message: `source ${i + 1}/${spec.sources.length}: ${source.type}` });
-      const result = await addSource(builder, source, ctx);
+      const result = await addSource(builder, source, ctx).catch((e: unknown) => {
+        throw inSpec(e, specFile, `sources[${i}]`);
+      });
       if (version === undefined && result.version !== undefined) version = result.version;
     }
 
     progress({ phase: "transform", message: "relocating, stripping, enabling services" });
-    findings.push(...applyTransforms(builder, spec, { ...ctx, name: spec.name }, version));
+    try {
+      findings.push(...applyTransforms(builder, spec, { ...ctx, name: spec.name }, version));
+    } catch (e) {
+      throw inSpec(e, specFile);
+    }
 
-    const fields = releaseFields({ name: spec.name, spec, base, version });
+    let fields: Array<[string, string]>;
+    try {
+      fields = releaseFields({ name: spec.name, spec, base, version });
+    } catch (e) {
+      throw inSpec(e, specFile);
+    }
     const nonStrictName = options.nonStrictName ?? spec.release.nonStrictName;
     const releaseEntry = releaseFileEntry(spec.name, fields, nonStrictName);
     builder.add(releaseEntry, "replace");
@@ -202,86 +213,21 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   }
 }
 
-/** Refuse bases the spec does not support: ID list, VERSION_ID range, architecture list. */
-function checkBaseSupported(loaded: LoadedSpec, base: BaseRelease, findings: Finding[]): void {
-  const { spec, file } = loaded;
-  const where = (field: string) => ({ location: { ...(file ? { file } : {}), field } });
-  if (spec.base.ids.length > 0 && !spec.base.ids.includes(base.id)) {
-    throw new SysextError(
-      "BASE_UNSUPPORTED",
-      `base ID '${base.id}' is not one of ${spec.base.ids.join(", ")}`,
-      {
-        ...where("base.ids"),
-        hint: `build against a supported base, or add '${base.id}' to base.ids`,
-      },
-    );
-  }
-  if (spec.base.versions !== undefined) {
-    if (!semver.validRange(spec.base.versions)) {
-      throw new SysextError(
-        "SPEC_INVALID",
-        `base.versions '${spec.base.versions}' is not a valid version range`,
-        {
-          ...where("base.versions"),
-          hint: 'write a range such as ">=3815.0.0 <4000.0.0"',
-        },
-      );
-    }
-    const v = base.versionId;
-    const parsed =
-      v === undefined
-        ? null
-        : (semver.valid(v) ?? (/^\d+(\.\d+)?$/.test(v) ? (semver.coerce(v)?.version ?? null) : null));
-    if (parsed === null) {
-      throw new SysextError(
-        "BASE_UNSUPPORTED",
-        `base VERSION_ID ${v === undefined ? "is missing" : `'${v}' is not semver-shaped`}, so it cannot be checked against base.versions '${spec.base.versions}'`,
-        {
-          ...where("base.versions"),
-          hint: "remove base.versions from the spec, or build against a base whose VERSION_ID looks like 3815.2.0",
-        },
-      );
-    }
-    if (!semver.satisfies(parsed, spec.base.versions)) {
-      throw new SysextError(
-        "BASE_UNSUPPORTED",
-        `base ${base.id} ${v} is outside the supported range '${spec.base.versions}'`,
-        {
-          ...where("base.versions"),
-          hint: "build against a supported base release, or widen base.versions in the spec",
-        },
-      );
-    }
-  }
-  if (spec.architectures && !spec.architectures.includes(base.arch)) {
-    throw new SysextError(
-      "BASE_UNSUPPORTED",
-      `architecture ${base.arch} is not one of the spec's architectures (${spec.architectures.join(", ")})`,
-      {
-        ...where("architectures"),
-        hint: `pass --arch with one of them, or add ${base.arch} to architectures`,
-      },
-    );
-  }
-  if (base.archSource === "host") {
-    findings.push({
-      code: "arch-from-host",
-      severity: "info",
-      message: `no architecture given; using this machine's (${base.arch})`,
-      hint: "pass --arch to build for another architecture",
-    });
-  }
-}
-
-function describeBinding(binding: "strict" | "sysext-level" | "any", findings: Finding[]): void {
-  if (binding === "strict") return;
-  findings.push({
-    code: binding === "any" ? "binding-any" : "binding-sysext-level",
-    severity: "info",
-    message:
-      binding === "any"
-        ? "not bound to a base release: ID=_any merges on every OS"
-        : "bound to SYSEXT_LEVEL instead of the exact VERSION_ID",
-    hint: "agents that link against the base's libraries should use strict binding",
+/**
+ * An error about a spec field that does not name a file yet: point it at the spec file, with the field
+ * below `prefix` (e.g. "sources[2]" + "to"). Errors that already name a file (an archive, a template,
+ * the base) keep their location; everything else passes through unchanged.
+ */
+function inSpec(e: unknown, specFile: string | undefined, prefix?: string): unknown {
+  if (!(e instanceof SysextError) || e.location?.file !== undefined) return e;
+  if (specFile === undefined && prefix === undefined) return e;
+  const field = e.location?.field;
+  if (field === undefined && prefix === undefined) return e;
+  const full = prefix === undefined ? field : field === undefined ? prefix : `${prefix}.${field}`;
+  return new SysextError(e.code, e.message, {
+    location: { ...e.location, ...(specFile ? { file: specFile } : {}), ...(full ? { field: full } : {}) },
+    ...(e.hint === undefined ? {} : { hint: e.hint }),
+    ...(e.cause === undefined ? {} : { cause: e.cause }),
+    ...(e.details === undefined ? {} : { details: e.details }),
   });
 }

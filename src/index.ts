@@ -43,9 +43,15 @@ export {
   createCompressedPayload,
   verifyPayload,
   keyFingerprint,
+  signatureVersions,
+  MAX_SIGNING_KEYS,
   type CreatePayloadOptions,
+  type PayloadProgress,
   type PayloadResult,
   type CompressionKind,
+  type CompressedPayloadResult,
+  type SignatureReport,
+  type VerifyPayloadOptions,
   type VerifyReport,
 } from "./payload/index.js";
 export {
@@ -58,9 +64,11 @@ export {
   renderSysupdateTransfer,
   versionedImageName,
   type ReleaseManifest,
+  type ReleaseExtensionInput,
   type WriteReleaseOptions,
   type ReleaseResult,
   type ReleaseVerifyReport,
+  type VerifyReleaseOptions,
 } from "./manifest/index.js";
 export { buildRelease, type BuildReleaseOptions, type BuildReleaseResult } from "./manifest/build-release.js";
 export {

@@ -102,7 +102,12 @@ export function normalizeArch(name: string, field = "architecture"): SystemdArch
 
 export function debianArch(arch: SystemdArch): string {
   const deb = DEBIAN[arch];
-  if (!deb) throw new SysextError("ARCH_UNKNOWN", `no Debian architecture name is known for ${arch}`);
+  if (!deb) {
+    throw new SysextError("ARCH_UNKNOWN", `no Debian architecture name is known for ${arch}`, {
+      location: { field: "architecture" },
+      hint: `.deb sources work for ${Object.keys(DEBIAN).join(", ")}; use directory or tar sources for ${arch}`,
+    });
+  }
   return deb;
 }
 

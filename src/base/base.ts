@@ -41,7 +41,7 @@ export async function readBase(input: BaseInput): Promise<BaseRelease> {
   const path = input.path;
   if (path !== undefined) {
     const st = await stat(path).catch((e: unknown) => {
-      throw new SysextError("BASE_INVALID", `base ${path} does not exist`, {
+      throw new SysextError("BASE_INVALID", `cannot read base ${path}: ${(e as Error).message}`, {
         cause: e,
         location: { file: path },
         hint: "pass an os-release file (e.g. /etc/os-release) or the root directory of the base image",
@@ -61,7 +61,7 @@ export async function readBase(input: BaseInput): Promise<BaseRelease> {
       file = hit;
       mergedSbin = await detectMergedSbin(root);
     }
-    fields = Object.fromEntries(parseEnvFile(await readFile(file, "utf8"), file));
+    fields = Object.fromEntries(parseEnvFile(await readOsRelease(file), file));
     source = file;
   }
   fields = { ...fields, ...(input.values ?? {}) };
@@ -85,6 +85,18 @@ export async function readBase(input: BaseInput): Promise<BaseRelease> {
     root,
     mergedSbin,
   });
+}
+
+async function readOsRelease(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (e) {
+    throw new SysextError("BASE_INVALID", `cannot read os-release file ${file}: ${(e as Error).message}`, {
+      cause: e,
+      location: { file },
+      hint: "pass a readable os-release file (e.g. /etc/os-release) or the root directory of the base image",
+    });
+  }
 }
 
 async function firstReadable(paths: string[]): Promise<string | undefined> {

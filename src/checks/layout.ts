@@ -1,7 +1,7 @@
 // Layout rules: what systemd-sysext drops or refuses by location (outside usr/opt, os-release, usr/sbin, overlay markers).
 import type { TreeBuilder } from "../tree/tree.js";
 import { matchesAnyGlob } from "../tree/glob.js";
-import { parentOf } from "../tree/paths.js";
+import { comparePaths, parentOf } from "../tree/paths.js";
 import { pruneEmptyDirs } from "../tree/transform-move.js";
 import type { Finding } from "./finding.js";
 import type { CheckContext } from "./index.js";
@@ -88,7 +88,7 @@ export function checkOutsideUsrOpt(builder: TreeBuilder): Finding[] {
     const top = path.split("/")[0]!;
     tops.set(top, (tops.get(top) ?? 0) + 1);
   }
-  return [...tops.keys()].sort().map((top) => ({
+  return [...tops.keys()].sort(comparePaths).map((top) => ({
     code: "outside-usr-opt",
     severity: "error" as const,
     path: top,
@@ -109,22 +109,34 @@ export function checkOsRelease(builder: TreeBuilder): Finding[] {
     }));
 }
 
-/** A real usr/sbin directory hides a merged-sbin host's usr/sbin -> bin symlink (sysext-bakery #105, #131). */
+/**
+ * A real usr/sbin directory hides a merged-sbin host's usr/sbin -> bin symlink and breaks boot
+ * (sysext-bakery #105, #131); the other way round, a usr/sbin symlink hides a host's real usr/sbin.
+ * An error when the base's layout is known to clash, a warning when it is unknown.
+ */
 export function checkUsrSbin(builder: TreeBuilder, ctx: CheckContext): Finding[] {
   const e = builder.get("usr/sbin");
-  if (!e || e.type !== "dir" || ctx.base.mergedSbin === false) return [];
-  const known = ctx.base.mergedSbin === true;
+  if (e?.type !== "dir" && e?.type !== "symlink") return [];
+  const dir = e.type === "dir";
+  const merged = ctx.base.mergedSbin;
+  if (merged !== undefined && merged !== dir) return [];
+  const known = merged !== undefined;
+  const hostHas = dir ? "usr/sbin -> bin" : "a real usr/sbin directory";
   return [
     {
-      code: "usr-sbin-directory",
+      code: dir ? "usr-sbin-directory" : "usr-sbin-symlink",
       severity: known ? "error" : "warning",
       path: "usr/sbin",
-      message: known
-        ? "usr/sbin is a directory, but the base has usr/sbin -> bin; merged, it hides the host's sbin and breaks boot"
-        : "usr/sbin is a directory; on a base with merged sbin (usr/sbin -> bin) it would hide the host's sbin",
-      hint: known
-        ? "set mergeSbin: auto (or true) to fold sbin into bin, or relocate the files to usr/bin"
-        : "pass the base root directory (--base DIR) so sysextkit can tell, or set mergeSbin: true",
+      message: `usr/sbin is ${dir ? "a directory" : `a symlink (-> ${e.target})`}${
+        known
+          ? `, but the base has ${hostHas}; merged, it hides the host's sbin${dir ? " and breaks boot" : ""}`
+          : `; on a base with ${hostHas} it would hide the host's sbin`
+      }`,
+      hint: !known
+        ? `pass the base root directory (--base DIR) so sysextkit can tell, or ${dir ? "set mergeSbin: true" : "exclude usr/sbin from its source"}`
+        : dir
+          ? "set mergeSbin: auto (or true) to fold sbin into bin, or relocate the files to usr/bin"
+          : "remove the symlink from its source (exclude: [usr/sbin]); the base provides usr/sbin",
     },
   ];
 }
@@ -134,5 +146,5 @@ export function isMergedHierarchy(path: string): boolean {
 }
 
 export function sortedPaths(builder: TreeBuilder): string[] {
-  return [...builder.paths()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return [...builder.paths()].sort(comparePaths);
 }

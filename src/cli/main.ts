@@ -9,7 +9,7 @@ import { registerPayload } from "./commands/payload.js";
 import { registerRelease } from "./commands/release.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerSchema } from "./commands/schema.js";
-import { reportError } from "./output.js";
+import { printJson, reportError } from "./output.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -53,6 +53,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0)
         return 0;
+      // commander has printed its message on stderr; --json callers also get it as a JSON error object.
+      if (json) {
+        const message = e.message.replace(/^error: /, "");
+        printJson({ error: { code: "USAGE", message, hint: "run with --help for usage" } });
+      }
       return 2;
     }
     return reportError(e, json);

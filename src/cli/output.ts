@@ -18,7 +18,7 @@ export function printJson(value: unknown): void {
 /** Print an error the way the user asked for and return the exit code. */
 export function reportError(e: unknown, json: boolean): number {
   if (isSysextError(e)) {
-    if (json) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+    if (json) printJson({ error: e.toJSON() });
     process.stderr.write(`sysextkit: error: ${e.describe()}\n`);
     if (!json && Array.isArray(e.details)) {
       for (const d of e.details as Array<Partial<Finding> & { message?: string }>) {
@@ -28,8 +28,7 @@ export function reportError(e: unknown, json: boolean): number {
     return exitCodeFor(e.code);
   }
   const err = e as Error;
-  if (json)
-    process.stdout.write(`${JSON.stringify({ error: { code: "INTERNAL", message: err.message } })}\n`);
+  if (json) printJson({ error: { code: "INTERNAL", message: err.message } });
   process.stderr.write(`sysextkit: internal error: ${err.stack ?? String(e)}\n`);
   return 1;
 }

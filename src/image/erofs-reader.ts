@@ -61,7 +61,7 @@ export class ErofsReader {
       );
     } catch (e) {
       await fh.close();
-      throw e;
+      throw asInvalid(file, e);
     }
   }
 
@@ -138,18 +138,28 @@ export class ErofsReader {
     return out;
   }
 
-  /** Every inode below the root, parents before children. */
+  /**
+   * Every inode below the root, parents before children. A corrupt image (a directory listed twice, which
+   * would loop or explode, or records running past the end) is IMAGE_INVALID.
+   */
   async walk(): Promise<ErofsWalkEntry[]> {
     const out: ErofsWalkEntry[] = [];
+    const dirs = new Set<number>();
     const visit = async (path: string, nid: number, depth: number): Promise<void> => {
       if (depth > 256) throw invalid(this.file, "directory nesting too deep (loop?)");
       const ino = await this.inode(nid);
       out.push({ path, inode: ino });
       if ((ino.mode & 0o170000) !== 0o040000) return;
+      if (dirs.has(nid)) throw invalid(this.file, `directory inode ${nid} is listed more than once`);
+      dirs.add(nid);
       for (const d of await this.readdir(ino))
         await visit(path ? `${path}/${d.name}` : d.name, d.nid, depth + 1);
     };
-    await visit("", this.rootNid, 0);
+    try {
+      await visit("", this.rootNid, 0);
+    } catch (e) {
+      throw asInvalid(this.file, e);
+    }
     return out;
   }
 
@@ -185,6 +195,16 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
   const buf = Buffer.alloc(length);
   const { bytesRead } = await fh.read(buf, 0, length, position);
   return buf.subarray(0, bytesRead);
+}
+
+/** Out-of-range reads of a truncated or corrupt image surface as RangeError: report them as IMAGE_INVALID. */
+function asInvalid(file: string, e: unknown): unknown {
+  if (e instanceof SysextError) return e;
+  return new SysextError("IMAGE_INVALID", `${file} is not a readable erofs image: ${(e as Error).message}`, {
+    location: { file },
+    hint: "check the image with fsck.erofs",
+    cause: e,
+  });
 }
 
 function invalid(file: string, why: string): SysextError {

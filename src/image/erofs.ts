@@ -7,18 +7,12 @@ import type { Compression } from "../spec/schema.js";
 import type { Tree } from "../tree/tree.js";
 import { treeContentSize } from "../tree/tree.js";
 import { runTool } from "../util/exec.js";
-import { padTo4096 } from "./squashfs.js";
+import { padTo4096, type BackendOptions } from "./backend.js";
 import { stageTree } from "./stage.js";
 
-export interface ErofsOptions {
-  readonly tree: Tree;
-  readonly out: string;
-  readonly compression: Compression | undefined;
-  readonly compressionLevel: number | undefined;
-  readonly blockSize: number | undefined;
-  readonly epoch: number;
+export interface ErofsOptions extends BackendOptions {
+  /** Scratch space: the tree is staged here for mkfs.erofs. */
   readonly workDir: string;
-  readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 /** Default erofs compression: lz4hc reads fast and every erofs-capable kernel with ZIP support has it. */

@@ -49,6 +49,7 @@ export async function detectFormat(path: string): Promise<"squashfs" | "erofs" |
     throw new SysextError("IO", `cannot read ${path}: ${(e as Error).message}`, {
       cause: e,
       location: { file: path },
+      hint: "give the path of an image file (NAME.raw) or of a directory extension",
     });
   });
   if (st.isDirectory()) return "directory";
@@ -78,12 +79,12 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
       files = await listSquashfs(path);
       const dir = join(scratch, "x");
       await runTool("unsquashfs", ["-no-progress", "-quiet", "-user-xattrs", "-d", dir, path, RELEASE_DIR]);
-      release = await readReleaseDir(join(dir, RELEASE_DIR));
+      release = await readReleaseDir(dir);
     } else if (format === "erofs") {
       ({ files, release } = await readErofs(path, scratch));
     } else {
       files = await listDirectory(path);
-      release = await readReleaseDir(join(path, RELEASE_DIR));
+      release = await readReleaseDir(path);
     }
     const releaseFiles = Object.keys(release.contents).sort(comparePaths);
     const chosen = releaseFiles.includes(`extension-release.${name}`)
@@ -120,12 +121,34 @@ interface ReleaseData {
   strict: Record<string, string>;
 }
 
-async function readReleaseDir(dir: string): Promise<ReleaseData> {
+/** Release files are tiny; a bigger one is not read into memory. */
+const MAX_RELEASE_FILE = 1 << 20;
+
+/** The release files below `root` (an extracted or directory image); symlinks are never followed. */
+async function readReleaseDir(root: string): Promise<ReleaseData> {
   const out: ReleaseData = { contents: {}, strict: {} };
+  // Every component must be a real directory: a symlink (usr -> /) would read this machine's files.
+  let dir = root;
+  for (const part of RELEASE_DIR.split("/")) {
+    dir = join(dir, part);
+    const st = await lstat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) return out;
+  }
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const n of names) {
     const p = join(dir, n);
-    if (!(await lstat(p)).isFile()) continue;
+    const st = await lstat(p);
+    if (!st.isFile()) continue;
+    if (st.size > MAX_RELEASE_FILE) {
+      throw new SysextError(
+        "IMAGE_INVALID",
+        `${RELEASE_DIR}/${n} is ${st.size} bytes, too large for a release file`,
+        {
+          location: { file: p },
+          hint: "release files are a few KEY=value lines; rebuild the image",
+        },
+      );
+    }
     out.contents[n] = await readFile(p, "utf8");
     const x = await getXattr(p, STRICT_XATTR);
     if (x !== undefined) out.strict[n] = x;
@@ -234,7 +257,7 @@ async function readErofs(
     if (needExtract) {
       const dir = join(scratch, "x");
       await runTool("fsck.erofs", [`--extract=${dir}`, path]);
-      for (const [n, text] of Object.entries((await readReleaseDir(join(dir, RELEASE_DIR))).contents)) {
+      for (const [n, text] of Object.entries((await readReleaseDir(dir)).contents)) {
         release.contents[n] = text;
       }
     }

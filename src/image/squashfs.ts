@@ -1,23 +1,12 @@
 // squashfs backend: the tree as a tar stream piped into `mksquashfs - OUT -tar` with reproducible flags.
 import { execa } from "execa";
-import { stat, truncate } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { SysextError } from "../errors.js";
 import type { Compression } from "../spec/schema.js";
-import type { Tree } from "../tree/tree.js";
 import { treeContentSize } from "../tree/tree.js";
 import { requireTool, toolEnv } from "../util/exec.js";
+import { padTo4096, type BackendOptions } from "./backend.js";
 import { treeToTar } from "./tar-writer.js";
-
-export interface SquashfsOptions {
-  readonly tree: Tree;
-  readonly out: string;
-  readonly compression: Compression | undefined;
-  readonly compressionLevel: number | undefined;
-  readonly blockSize: number | undefined;
-  readonly epoch: number;
-  readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
-}
 
 export const SQUASHFS_DEFAULT_COMPRESSION: Compression = "zstd";
 export const SQUASHFS_DEFAULT_BLOCK_SIZE = 128 * 1024;
@@ -89,7 +78,7 @@ function levelError(comp: Compression, message: string): SysextError {
 }
 
 /** Write `tree` as a squashfs image at exactly `out` (size padded to a multiple of 4096). */
-export async function writeSquashfs(o: SquashfsOptions): Promise<void> {
+export async function writeSquashfs(o: BackendOptions): Promise<void> {
   const flags = mksquashfsFlags(o);
   const bin = await requireTool("mksquashfs");
   const total = treeContentSize(o.tree);
@@ -129,14 +118,9 @@ export async function writeSquashfs(o: SquashfsOptions): Promise<void> {
       `streaming the tree into mksquashfs failed: ${(feedError as Error).message}`,
       {
         cause: feedError,
+        hint: "check that the source files are readable and unchanged during the build, and that the output directory has space",
       },
     );
   }
   await padTo4096(o.out);
-}
-
-/** Extend a file with zeros to the next multiple of 4096 (update payloads need whole blocks). */
-export async function padTo4096(path: string): Promise<void> {
-  const { size } = await stat(path);
-  if (size % 4096 !== 0) await truncate(path, size + (4096 - (size % 4096)));
 }

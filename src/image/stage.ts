@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { SysextError } from "../errors.js";
+import { isTreePath, parentOf } from "../tree/paths.js";
 import type { Tree } from "../tree/tree.js";
 import type { DeviceEntry, FileEntry } from "../tree/types.js";
 import { requireTool } from "../util/exec.js";
@@ -28,7 +29,16 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
   const withXattrs = tree.entries.filter((e) => e.xattrs && Object.keys(e.xattrs).length > 0);
   const setfattr = withXattrs.length > 0 ? await requireTool("setfattr") : undefined;
   let done = 0;
+  const links = new Set<string>();
   for (const e of tree.entries) {
+    // Entries are created by joining paths: a ".." component, or a parent that is a symlink staged
+    // earlier, would land outside `dir`. TreeBuilder refuses both; a hand-made Tree is checked here.
+    if (!isTreePath(e.path) || ancestors(e.path).some((a) => links.has(a))) {
+      throw new SysextError("PATH_ESCAPE", `cannot stage ${JSON.stringify(e.path)} (${e.origin})`, {
+        hint: "build the tree with TreeBuilder, which normalises every path and refuses writing through symlinks",
+      });
+    }
+    if (e.type === "symlink") links.add(e.path);
     const p = join(dir, e.path);
     switch (e.type) {
       case "dir":
@@ -68,6 +78,12 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
     await lutimes(join(dir, e.path), t, t);
   }
   await lutimes(dir, t, t);
+}
+
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let p = parentOf(path); p !== ""; p = parentOf(p)) out.push(p);
+  return out;
 }
 
 async function writeFile(

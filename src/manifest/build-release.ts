@@ -8,7 +8,10 @@ import { buildExtension, type BuildProgress, type BuildResult } from "../build.j
 import { SysextError } from "../errors.js";
 import type { CompressionKind } from "../payload/compressed.js";
 import { loadSpecFile } from "../spec/load.js";
-import { writeRelease, type ReleaseResult } from "./release.js";
+import { loadSigningKeys } from "../payload/sign.js";
+import { exists } from "../util/fs.js";
+import { planRelease, type ReleasePlan } from "./release-plan.js";
+import { publishRelease, type ReleaseResult } from "./release.js";
 import { resolveExtensionFiles } from "./release-spec.js";
 
 export interface BuildReleaseOptions {
@@ -34,7 +37,11 @@ export interface BuildReleaseResult {
   readonly releases: ReadonlyArray<ReleaseResult & { readonly arch: SystemdArch }>;
 }
 
-/** Build every extension for every architecture and publish each architecture's release directory. */
+/**
+ * Build every extension for every architecture, then publish each architecture's release directory.
+ * Keys and the main payload are checked before building; every directory is planned (and an outDir
+ * holding another release refused) before any of them is written.
+ */
 export async function buildRelease(options: BuildReleaseOptions): Promise<BuildReleaseResult> {
   const progress = options.onProgress ?? (() => undefined);
   if (options.keys.length === 0) {
@@ -42,12 +49,19 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
       hint: "pass --key PRIVATE.pem (create one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem)",
     });
   }
+  await loadSigningKeys(options.keys);
+  if (options.mainPayload !== undefined && !(await exists(options.mainPayload))) {
+    throw new SysextError("RELEASE_INVALID", `main payload ${options.mainPayload} does not exist`, {
+      location: { file: options.mainPayload, field: "mainPayload" },
+      hint: "pass the OS update payload file (e.g. flatcar_production_update.gz)",
+    });
+  }
   const files = await resolveExtensionFiles(options.extensions, process.cwd());
   const specs = await Promise.all(files.map((f) => loadSpecFile(f)));
   const arches = options.architectures.map((a) => normalizeArch(a, "--arch"));
   const work = await mkdtemp(join(tmpdir(), "sysextkit-release-"));
   const builds: BuildResult[] = [];
-  const releases: Array<ReleaseResult & { arch: SystemdArch }> = [];
+  const plans: Array<{ arch: SystemdArch; plan: ReleasePlan }> = [];
   try {
     for (const arch of arches) {
       const base = await readBase({ path: options.base, arch });
@@ -80,8 +94,7 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
         });
         archBuilds.push(r);
       }
-      progress(`payloads and manifests for ${arch}`);
-      const release = await writeRelease({
+      const plan = await planRelease({
         outDir: resolve(options.outDir, arch),
         base: { id: base.id, versionId: base.versionId },
         extensions: archBuilds.map((b) => ({
@@ -99,10 +112,15 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
         ...(options.compressed ? { compressed: options.compressed } : {}),
       });
       builds.push(...archBuilds);
-      releases.push({ ...release, arch });
+      plans.push({ arch, plan });
     }
+    const releases: Array<ReleaseResult & { arch: SystemdArch }> = [];
+    for (const { arch, plan } of plans) {
+      progress(`payloads and manifests for ${arch}`);
+      releases.push({ ...(await publishRelease(plan)), arch });
+    }
+    return { builds, releases };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  return { builds, releases };
 }

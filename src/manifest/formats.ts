@@ -108,6 +108,16 @@ export function sysupdatePattern(name: string): string {
   return `${name}-@v-%a.raw`;
 }
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** A MatchPattern as a RegExp for one architecture: `@v` is any sysupdate version, `%a` the architecture. */
+export function sysupdatePatternRegExp(pattern: string, arch: string): RegExp {
+  const parts = pattern
+    .split(/(@v|%a)/)
+    .map((t) => (t === "@v" ? "[A-Za-z0-9._+-]+" : t === "%a" ? escapeRegExp(arch) : escapeRegExp(t)));
+  return new RegExp(`^${parts.join("")}$`);
+}
+
 /** A systemd-sysupdate transfer file for one extension (SPEC section 5). */
 export function renderSysupdateTransfer(e: Pick<ExtensionEntry, "name">, baseUrl: string): string {
   const pattern = sysupdatePattern(e.name);

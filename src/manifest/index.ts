@@ -20,10 +20,11 @@ export {
   sysupdatePattern,
   versionedImageName,
 } from "./formats.js";
+export { publishRelease, writeRelease, type ReleaseResult } from "./release.js";
 export {
-  writeRelease,
+  planRelease,
   type ReleaseExtensionInput,
-  type ReleaseResult,
+  type ReleasePlan,
   type WriteReleaseOptions,
-} from "./release.js";
+} from "./release-plan.js";
 export { verifyRelease, type ReleaseVerifyReport, type VerifyReleaseOptions } from "./verify.js";

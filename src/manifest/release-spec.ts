@@ -2,11 +2,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseDocument } from "yaml";
 import { z } from "zod";
 import { SYSTEMD_ARCHITECTURES } from "../base/arch.js";
 import { SysextError } from "../errors.js";
 import { exists } from "../util/fs.js";
+import { parseYamlWithLines, yamlPosition } from "../util/yaml-position.js";
 
 export const releaseSpecSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -29,37 +29,49 @@ export type ReleaseSpec = z.output<typeof releaseSpecSchema>;
 /** The catalog shipped with the package. */
 export const CATALOG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "extensions");
 
-export async function loadReleaseSpec(file: string): Promise<{ spec: ReleaseSpec; dir: string }> {
-  const text = await readFile(file, "utf8").catch((e: unknown) => {
-    throw new SysextError("RELEASE_INVALID", `cannot read release spec ${file}`, {
+const FIELDS = "base, architectures, extensions, vars, baseUrl, mainPayload, compressed, version";
+
+/** Read and validate a release.yaml; errors name the file, the YAML line and the field. */
+export async function loadReleaseSpec(
+  file: string,
+): Promise<{ spec: ReleaseSpec; dir: string; file: string }> {
+  const abs = resolve(file);
+  const text = await readFile(abs, "utf8").catch((e: unknown) => {
+    throw new SysextError("RELEASE_INVALID", `cannot read release spec ${file}: ${(e as Error).message}`, {
       cause: e,
       location: { file },
+      hint: "pass the path of a release.yaml",
     });
   });
-  const doc = parseDocument(text);
-  if (doc.errors[0]) {
-    throw new SysextError("SPEC_YAML", `malformed YAML: ${doc.errors[0].message.split("\n")[0]}`, {
-      location: { file },
-      hint: "fix the YAML syntax",
-    });
-  }
+  const { doc, lineCounter } = parseYamlWithLines(text, file);
   const r = releaseSpecSchema.safeParse(doc.toJS() ?? {});
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const field = issue.path.join(".");
-    throw new SysextError("RELEASE_INVALID", `${field || "(top level)"}: ${issue.message}`, {
-      location: { file, field },
-      hint: "allowed fields: base, architectures, extensions, vars, baseUrl, mainPayload, compressed, version",
+    const unknown = issue.code === "unrecognized_keys";
+    const path = unknown ? [...issue.path, issue.keys[0]!] : issue.path;
+    const field = path
+      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+      .join("")
+      .replace(/^\./, "");
+    const message = unknown
+      ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`
+      : issue.message;
+    throw new SysextError("RELEASE_INVALID", `${field || "(top level)"}: ${message}`, {
+      location: { file, ...yamlPosition(doc, lineCounter, path), ...(field ? { field } : {}) },
+      hint: unknown
+        ? `remove it or check its spelling; the allowed fields are ${FIELDS}`
+        : `allowed fields: ${FIELDS}; architectures use systemd's names (x86-64, arm64, ...)`,
       cause: r.error,
     });
   }
-  return { spec: Object.freeze(r.data), dir: dirname(resolve(file)) };
+  return { spec: Object.freeze(r.data), dir: dirname(abs), file: abs };
 }
 
 /** Resolve extension entries (files or folders) to extension.yaml paths; default: every catalog entry. */
 export async function resolveExtensionFiles(
   entries: readonly string[] | undefined,
   dir: string,
+  specFile?: string,
 ): Promise<string[]> {
   if (!entries) {
     const names = (await readdir(CATALOG_DIR)).sort();
@@ -71,12 +83,13 @@ export async function resolveExtensionFiles(
     return files;
   }
   const out = [];
-  for (const e of entries) {
+  for (const [i, e] of entries.entries()) {
     const p = resolve(dir, e);
     const f = p.endsWith(".yaml") || p.endsWith(".yml") ? p : join(p, "extension.yaml");
     if (!(await exists(f))) {
       throw new SysextError("RELEASE_INVALID", `extension ${e} not found (looked for ${f})`, {
-        hint: "list extension.yaml files or folders holding one",
+        location: specFile ? { file: specFile, field: `extensions[${i}]` } : { file: f },
+        hint: `list extension.yaml files or folders holding one${specFile ? ", relative to the release spec" : ""}`,
       });
     }
     out.push(f);

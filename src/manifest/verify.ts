@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { digestFile, exists, type FileDigest } from "../util/fs.js";
 import { verifyPayload } from "../payload/verify.js";
-import { crauPayloads, omahaFileName, parseSha256Sums } from "./formats.js";
+import { crauPayloads, omahaFileName, parseSha256Sums, sysupdatePatternRegExp } from "./formats.js";
 import { releaseManifestSchema, type ReleaseManifest } from "./schema.js";
 
 export interface VerifyReleaseOptions {
@@ -44,11 +44,23 @@ export async function verifyRelease(
     return done();
   }
   const digests = new Map<string, FileDigest>();
-  const checkFile = async (name: string, want: { size: number; sha256: string; sha1Base64?: string }) => {
+  /** A published file's digest, or undefined after recording `missing` (or why it cannot be read). */
+  const digestOf = async (name: string, missing: string): Promise<FileDigest | undefined> => {
+    const cached = digests.get(name);
+    if (cached) return cached;
     const path = join(dir, name);
-    if (!(await exists(path))) return void failures.push(`${name}: named by manifest.json but missing`);
-    const d = digests.get(name) ?? (await digestFile(path));
-    digests.set(name, d);
+    if (!(await exists(path))) return void failures.push(missing);
+    try {
+      const d = await digestFile(path);
+      digests.set(name, d);
+      return d;
+    } catch (e) {
+      return void failures.push(`${name}: cannot be read: ${(e as Error).message}`);
+    }
+  };
+  const checkFile = async (name: string, want: { size: number; sha256: string; sha1Base64?: string }) => {
+    const d = await digestOf(name, `${name}: named by manifest.json but missing`);
+    if (!d) return;
     if (d.size !== want.size) failures.push(`${name}: size ${d.size}, manifest.json says ${want.size}`);
     if (d.sha256 !== want.sha256)
       failures.push(`${name}: sha256 ${d.sha256}, manifest.json says ${want.sha256}`);
@@ -76,18 +88,7 @@ export async function verifyRelease(
       if (!conf) failures.push(`${e.sysupdate.transfer}: sysupdate transfer missing`);
       else if (!conf.includes(`MatchPattern=${e.sysupdate.matchPattern}\n`))
         failures.push(`${e.sysupdate.transfer}: MatchPattern differs from manifest.json`);
-      const re = new RegExp(
-        `^${e.sysupdate.matchPattern
-          .split(/(@v|%a)/)
-          .map((t) =>
-            t === "@v"
-              ? "[A-Za-z0-9._+-]+"
-              : t === "%a"
-                ? e.arch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-                : t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
-          )
-          .join("")}$`,
-      );
+      const re = sysupdatePatternRegExp(e.sysupdate.matchPattern, e.arch);
       if (!re.test(e.image.file))
         failures.push(`${e.image.file}: does not match sysupdate MatchPattern ${e.sysupdate.matchPattern}`);
     }
@@ -149,9 +150,8 @@ export async function verifyRelease(
 
   // Nebraska: extra_files match the CrAU payloads.
   try {
-    const neb = JSON.parse(await readFile(join(dir, "nebraska-package.json"), "utf8")) as {
+    const neb = JSON.parse(await readFile(join(dir, "nebraska-package.json"), "utf8")) as Partial<Attrs> & {
       extra_files?: Attrs[];
-      hash256?: string;
     };
     const files = neb.extra_files ?? [];
     if (files.length !== extras.length)
@@ -168,8 +168,17 @@ export async function verifyRelease(
         failures.push(`nebraska-package.json: extra_files[${i}] does not match ${p.file}`);
       }
     });
-    if (m.mainPayload && neb.hash256 !== m.mainPayload.sha256)
-      failures.push("nebraska-package.json: main package hash256 differs from manifest.json");
+    const main = m.mainPayload;
+    if (
+      main &&
+      (neb.filename !== main.name ||
+        neb.size !== String(main.size) ||
+        neb.hash !== main.sha1Base64 ||
+        neb.hash256 !== main.sha256)
+    )
+      failures.push(
+        "nebraska-package.json: main package filename/size/hash/hash256 differ from manifest.json",
+      );
   } catch (e) {
     failures.push(`nebraska-package.json: missing or invalid: ${(e as Error).message}`);
   }
@@ -180,15 +189,19 @@ export async function verifyRelease(
   if (!sums) failures.push("SHA256SUMS: missing or not in sha256sum format");
   else {
     for (const [name, sha] of sums) {
-      if (!(await exists(join(dir, name)))) {
-        failures.push(`SHA256SUMS: lists ${name}, which is missing`);
+      if (name.includes("/") || name === "." || name === "..") {
+        failures.push(`SHA256SUMS: ${name} is not a plain file name`);
         continue;
       }
-      const d = digests.get(name) ?? (await digestFile(join(dir, name)));
-      if (d.sha256 !== sha) failures.push(`SHA256SUMS: ${name} has sha256 ${d.sha256}, listed ${sha}`);
+      const d = await digestOf(name, `SHA256SUMS: lists ${name}, which is missing`);
+      if (d && d.sha256 !== sha) failures.push(`SHA256SUMS: ${name} has sha256 ${d.sha256}, listed ${sha}`);
     }
-    const named = m.extensions.flatMap((e) => [e.image.file, ...e.payloads.map((p) => p.file)]);
-    for (const n of [...named, "manifest.json", omahaName])
+    const named = m.extensions.flatMap((e) => [
+      e.image.file,
+      ...e.payloads.flatMap((p) => (p.kind === "crau" ? [p.file, `${p.file}.sha256`] : [p.file])),
+      ...(e.sysupdate ? [e.sysupdate.transfer] : []),
+    ]);
+    for (const n of [...named, "manifest.json", omahaName, "nebraska-package.json"])
       if (!sums.has(n)) failures.push(`SHA256SUMS: does not list ${n}`);
   }
   return done(m);

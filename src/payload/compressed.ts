@@ -1,10 +1,10 @@
 // Plain compressed payloads (`.raw.zst`, `.raw.xz`, `.raw.gz`) with deterministic flags, streamed via the CLIs.
-import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { SysextError } from "../errors.js";
 import { requireTool } from "../util/exec.js";
 import { digestFile, withAtomicOutput, type FileDigest } from "../util/fs.js";
+import { imageFileSize } from "./image-io.js";
 
 export type CompressionKind = "zst" | "xz" | "gz";
 
@@ -35,15 +35,7 @@ export async function createCompressedPayload(
       hint: "use zst, xz or gz",
     });
   }
-  try {
-    if (!(await stat(image)).isFile()) throw new Error("not a regular file");
-  } catch (e) {
-    throw new SysextError("PAYLOAD_INVALID", `cannot read image ${image}: ${(e as Error).message}`, {
-      location: { file: image },
-      cause: e,
-      hint: "pass the path of a built extension image",
-    });
-  }
+  await imageFileSize(image);
   const bin = await requireTool(spec.tool);
   const name = basename(image).endsWith(".raw") ? basename(image) : `${basename(image)}.raw`;
   const file = join(outDir, `${name}.${kind}`);
@@ -57,6 +49,7 @@ export async function createCompressedPayload(
         `${spec.tool} failed on ${image}: ${String(stderr ?? "").trim()}`,
         {
           cause: e,
+          location: { file: image },
           hint: `the command was: ${spec.tool} ${spec.args.join(" ")} < ${image}`,
         },
       );

@@ -1,12 +1,13 @@
 // CrAU payload writer (Flatcar update_engine format v1): 1 MiB chunks, parallel bzip2, signed, streamed.
-import { constants, createHash, privateEncrypt } from "node:crypto";
-import { mkdir, mkdtemp, open, rm, stat, type FileHandle } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { SysextError } from "../errors.js";
 import { requireTool } from "../util/exec.js";
 import { tempSibling, withAtomicOutput, writeFileAtomic } from "../util/fs.js";
-import { loadSigningKey, type SigningKey } from "./keys.js";
+import type { SigningKey } from "./keys.js";
 import { BATCH_CHUNKS, bzip2Batch } from "./bzip2.js";
+import { checkCrauImage, readExact } from "./image-io.js";
 import { defaultWorkers, runOrdered } from "./pool.js";
 import {
   BLOCK_SIZE,
@@ -15,10 +16,10 @@ import {
   encodeHeader,
   OP_REPLACE,
   OP_REPLACE_BZ,
-  SignaturesMessage,
   SPARSE_HOLE,
   u64,
 } from "./proto.js";
+import { encodeSignatures, loadSigningKeys, placeholderSignatures, signDigest } from "./sign.js";
 
 export interface PayloadProgress {
   readonly bytesDone: number;
@@ -63,74 +64,23 @@ interface Op {
   readonly hash: Buffer;
 }
 
-/**
- * Signature versions as update_engine's payload signer numbers them: the last signature is version 2
- * (the one update_engine checks), earlier ones count down (two keys: 1, 2; one key: 2).
- */
-export function signatureVersions(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => (3 - count + i) >>> 0);
-}
-
 /** Base name of an image without its `.raw` suffix. */
 export function imageBaseName(image: string): string {
   return basename(image).replace(/\.raw$/, "");
 }
 
-async function readChunk(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) throw new SysextError("IO", `image ended early at byte ${position + done}`);
-    done += bytesRead;
-  }
-  return buf;
-}
-
-async function checkImage(image: string): Promise<number> {
-  let size: number;
-  try {
-    const st = await stat(image);
-    if (!st.isFile()) throw new Error("not a regular file");
-    size = st.size;
-  } catch (e) {
-    throw new SysextError("PAYLOAD_INVALID", `cannot read image ${image}: ${(e as Error).message}`, {
-      location: { file: image },
-      cause: e,
-      hint: "pass the path of a built extension image",
-    });
-  }
-  if (size === 0 || size % BLOCK_SIZE !== 0) {
-    throw new SysextError(
-      "PAYLOAD_INVALID",
-      `image ${image} is ${size} bytes, not a non-zero multiple of ${BLOCK_SIZE}; update_engine refuses it`,
-      {
-        location: { file: image },
-        hint: "pad the image to a multiple of 4096 bytes (sysextkit build does this)",
-      },
-    );
-  }
-  return size;
-}
-
-/** Load and check every signing key (KEY_INVALID naming the file on failure). */
-export async function loadSigningKeys(keys: readonly string[]): Promise<SigningKey[]> {
-  if (keys.length === 0) {
-    throw new SysextError("KEY_INVALID", "no signing key given; CrAU payloads must be signed", {
-      hint: "pass --key PRIVATE.pem (throwaway key first, the real key last)",
-    });
-  }
-  const out: SigningKey[] = [];
-  for (const k of keys) out.push(await loadSigningKey(k));
-  return out;
-}
-
 /** Write a signed CrAU payload `<name>.gz` and `<name>.gz.sha256` for a raw image. */
 export async function createPayload(options: CreatePayloadOptions): Promise<PayloadResult> {
-  const size = await checkImage(options.image);
+  const size = await checkCrauImage(options.image);
   const keys = await loadSigningKeys(options.keys);
   const bin = await requireTool("bzip2");
   const name = options.name ?? imageBaseName(options.image);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name)) {
+    throw new SysextError("USAGE", `payload name ${JSON.stringify(name)} is not a plain file name`, {
+      location: { field: "name" },
+      hint: "use letters, digits, '.', '_', '+' and '-' (the extension name, e.g. oem-azure)",
+    });
+  }
   const outFile = join(options.outDir, `${name}.gz`);
   const blobsPath = tempSibling(`${outFile}.blobs`);
   const imageHash = createHash("sha256");
@@ -154,7 +104,8 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
       produce: async (b) => {
         const raws: Buffer[] = [];
         for (let i = b * BATCH_CHUNKS; i < Math.min(count, (b + 1) * BATCH_CHUNKS); i++) {
-          const chunk = await readChunk(src, i * CHUNK_SIZE, Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE));
+          const length = Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE);
+          const chunk = await readExact(src, options.image, i * CHUNK_SIZE, length);
           imageHash.update(chunk);
           raws.push(chunk);
         }
@@ -200,14 +151,6 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
   }
 }
 
-function encodeSignatures(keys: readonly SigningKey[], data: readonly Buffer[]): Buffer {
-  const versions = signatureVersions(keys.length);
-  const msg = SignaturesMessage.fromObject({
-    signatures: keys.map((_, i) => ({ version: versions[i], data: data[i] })),
-  });
-  return Buffer.from(SignaturesMessage.encode(msg).finish());
-}
-
 async function writeSigned(
   options: CreatePayloadOptions,
   outFile: string,
@@ -217,10 +160,7 @@ async function writeSigned(
   keys: readonly SigningKey[],
   partition: { size: number; sha256: Buffer },
 ): Promise<PayloadResult> {
-  const placeholder = encodeSignatures(
-    keys,
-    keys.map((k) => Buffer.alloc(k.signatureSize)),
-  );
+  const placeholder = placeholderSignatures(keys);
   const manifest = Buffer.from(
     DeltaArchiveManifest.encode(
       DeltaArchiveManifest.fromObject({
@@ -265,7 +205,7 @@ async function writeSigned(
       const blobs = await open(blobsPath, "r");
       try {
         for (let pos = 0; pos < blobsSize; pos += CHUNK_SIZE) {
-          await emit(await readChunk(blobs, pos, Math.min(CHUNK_SIZE, blobsSize - pos)));
+          await emit(await readExact(blobs, blobsPath, pos, Math.min(CHUNK_SIZE, blobsSize - pos)));
         }
       } finally {
         await blobs.close();
@@ -303,15 +243,4 @@ async function writeSigned(
       replaceBz: ops.filter((o) => o.type === OP_REPLACE_BZ).length,
     },
   };
-}
-
-/** DER prefix of a PKCS#1 v1.5 DigestInfo for SHA-256 (RFC 8017, section 9.2). */
-const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
-
-/** RSASSA-PKCS1-v1_5 with SHA-256 over an already computed digest: identical to signing the data. */
-function signDigest(key: SigningKey, digest: Buffer): Buffer {
-  return privateEncrypt(
-    { key: key.key, padding: constants.RSA_PKCS1_PADDING },
-    Buffer.concat([SHA256_DIGEST_INFO, digest]),
-  );
 }

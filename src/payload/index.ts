@@ -2,12 +2,11 @@
 export {
   createPayload,
   imageBaseName,
-  loadSigningKeys,
-  signatureVersions,
   type CreatePayloadOptions,
   type PayloadProgress,
   type PayloadResult,
 } from "./crau.js";
+export { loadSigningKeys, MAX_SIGNING_KEYS, signatureVersions } from "./sign.js";
 export { createCompressedPayload, type CompressedPayloadResult, type CompressionKind } from "./compressed.js";
 export { keyFingerprint, loadSigningKey, loadVerifyKey, type SigningKey, type VerifyKey } from "./keys.js";
 export {

@@ -1,13 +1,23 @@
 // CrAU payload verifier: header, manifest, blob hashes, signatures, reassembly against new_partition_info.
-import { constants, createHash, publicDecrypt } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
-import { requireTool } from "../util/exec.js";
 import { digestFile } from "../util/fs.js";
+import { readRange } from "./image-io.js";
 import { loadVerifyKey, type VerifyKey } from "./keys.js";
-import { DeltaArchiveManifest, SignaturesMessage, toBigInt } from "./proto.js";
+import {
+  BLOCK_SIZE,
+  CRAU_MAGIC,
+  DeltaArchiveManifest,
+  HEADER_SIZE,
+  OP_REPLACE,
+  SignaturesMessage,
+  SPARSE_HOLE,
+  toBigInt,
+} from "./proto.js";
+import { applyOperations, bytes, list, MAX_BLOB, num, type Msg } from "./reassemble.js";
+import { CURRENT_SIGNATURE_VERSION, signatureMatches } from "./sign.js";
 
 export interface VerifyPayloadOptions {
   /** PEM public keys (or unencrypted private keys). Without keys signatures are listed but not checked. */
@@ -35,48 +45,15 @@ export interface VerifyReport {
   readonly partition?: { readonly size: number; readonly sha256: string };
 }
 
-const MAGIC = Buffer.from("CrAU", "latin1");
-const MAX_BLOB = 64 << 20;
-/** ASN.1 DigestInfo prefix for SHA-256 (RFC 8017 section 9.2 note 1). */
-const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
-const HOLE = (1n << 64n) - 1n;
-
-async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer | undefined> {
-  const buf = Buffer.alloc(len);
-  let got = 0;
-  while (got < len) {
-    const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
-    if (bytesRead === 0) return undefined;
-    got += bytesRead;
-  }
-  return buf;
-}
-
 async function hashRange(fh: FileHandle, end: number): Promise<Buffer> {
   const h = createHash("sha256");
   for (let pos = 0; pos < end; pos += 1 << 20) {
-    const b = await readAt(fh, pos, Math.min(1 << 20, end - pos));
+    const b = await readRange(fh, pos, Math.min(1 << 20, end - pos));
     if (!b) break;
     h.update(b);
   }
   return h.digest();
 }
-
-/** Whether an RSASSA-PKCS1-v1_5 signature carries exactly DigestInfo(SHA-256, digest). */
-function signatureMatches(sig: Buffer, digest: Buffer, key: VerifyKey): boolean {
-  try {
-    const recovered = publicDecrypt({ key: key.key, padding: constants.RSA_PKCS1_PADDING }, sig);
-    return recovered.equals(Buffer.concat([SHA256_DIGEST_INFO, digest]));
-  } catch {
-    return false;
-  }
-}
-
-type Msg = Record<string, unknown>;
-const num = (v: unknown): number | undefined => {
-  const b = toBigInt(v);
-  return b === undefined ? undefined : Number(b);
-};
 
 /** Verify a CrAU payload the way update_engine and ue-rs consume it; never throws for a bad payload. */
 export async function verifyPayload(file: string, options: VerifyPayloadOptions = {}): Promise<VerifyReport> {
@@ -103,16 +80,17 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
   let work: string | undefined;
   try {
     const fileSize = (await fh.stat()).size;
-    const header = await readAt(fh, 0, 20);
+    const header = await readRange(fh, 0, HEADER_SIZE);
     if (!header)
       return (failures.push(`file is ${fileSize} bytes, shorter than the 20-byte header`), report());
-    if (!header.subarray(0, 4).equals(MAGIC))
+    if (header.toString("latin1", 0, 4) !== CRAU_MAGIC)
       failures.push(`bad magic ${JSON.stringify(header.toString("latin1", 0, 4))}, expected "CrAU"`);
     const version = header.readBigUInt64BE(4);
     if (version !== 1n) failures.push(`file format version ${version}, expected 1`);
     const manifestSize = Number(header.readBigUInt64BE(12));
     if (failures.length > 0) return report();
-    const manifestBytes = 20 + manifestSize <= fileSize ? await readAt(fh, 20, manifestSize) : undefined;
+    const manifestBytes =
+      HEADER_SIZE + manifestSize <= fileSize ? await readRange(fh, HEADER_SIZE, manifestSize) : undefined;
     if (!manifestBytes)
       return (
         failures.push(`manifest of ${manifestSize} bytes extends past the end of the file (truncated?)`),
@@ -127,125 +105,35 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
       failures.push(`manifest does not parse: ${(e as Error).message}`);
       return report();
     }
-    const dataStart = 20 + manifestSize;
-    const blockSize = num(m.block_size) ?? 4096;
-    if (blockSize !== 4096) failures.push(`block_size is ${blockSize}, update_engine requires 4096`);
-    const sigOffset = num(m.signatures_offset);
+    const dataStart = HEADER_SIZE + manifestSize;
+    const blockSize = num(m.block_size) ?? BLOCK_SIZE;
+    if (blockSize !== BLOCK_SIZE) failures.push(`block_size is ${blockSize}, update_engine requires 4096`);
+    const signedOffset = num(m.signatures_offset);
     const sigSize = num(m.signatures_size);
-    if (sigOffset === undefined || sigSize === undefined) {
+    // Unsigned: still check the operations, taking the rest of the file as the blob area.
+    const sigOffset = signedOffset ?? fileSize - dataStart;
+    if (signedOffset === undefined || sigSize === undefined) {
       failures.push("signatures_offset/signatures_size missing: the payload is unsigned");
-      return report();
-    }
-    const expectedSize = dataStart + sigOffset + sigSize;
-    if (fileSize !== expectedSize) {
-      failures.push(
-        `file is ${fileSize} bytes but header+manifest+blobs+signatures make ${expectedSize} (truncated or extended)`,
-      );
-    }
-    const noops = (m.noop_operations as Msg[] | undefined) ?? [];
-    const sigOp = noops[0];
-    const sigExt = ((sigOp?.dst_extents as Msg[] | undefined) ?? [])[0];
-    if (
-      noops.length !== 1 ||
-      !sigOp ||
-      num(sigOp.type) !== 0 ||
-      num(sigOp.data_offset) !== sigOffset ||
-      num(sigOp.data_length) !== sigSize ||
-      !sigExt ||
-      toBigInt(sigExt.start_block) !== HOLE ||
-      num(sigExt.num_blocks) !== Math.ceil(sigSize / blockSize)
-    ) {
-      failures.push("the signature noop operation is missing or does not describe the signature blob");
-    }
-
-    // Signatures over [0, dataStart + sigOffset).
-    const sigBlob = await readAt(fh, dataStart + sigOffset, sigSize);
-    if (!sigBlob) failures.push("signature blob lies past the end of the file");
-    else {
-      let sigs: Msg[] = [];
-      try {
-        sigs =
-          (SignaturesMessage.toObject(SignaturesMessage.decode(sigBlob)).signatures as Msg[] | undefined) ??
-          [];
-      } catch (e) {
-        failures.push(`Signatures message does not parse: ${(e as Error).message}`);
-      }
-      if (sigs.length === 0) failures.push("the Signatures message holds no signature");
-      const digest = await hashRange(fh, Math.min(fileSize, dataStart + sigOffset));
-      for (const s of sigs) {
-        const data = Buffer.from((s.data as Uint8Array | undefined) ?? []);
-        const valid = keys.filter((k) => signatureMatches(data, digest, k)).map((k) => k.file);
-        signatures.push({ version: num(s.version), size: data.length, validKeys: valid });
-      }
-      if (keys.length === 0) warnings.push("no public key given: signatures were not checked");
-      else if (!signatures.some((s) => s.validKeys.length > 0)) {
-        failures.push(`no signature verifies with the given key(s): ${keys.map((k) => k.file).join(", ")}`);
-      } else if (!signatures.some((s) => s.version === 2 && s.validKeys.length > 0)) {
-        warnings.push(
-          "no valid version-2 signature: update_engine (C++) checks only version 2; ue-rs accepts any",
-        );
-      }
+    } else {
+      await checkSigned(fh, m, { fileSize, dataStart, sigOffset, sigSize, blockSize }, keys, {
+        failures,
+        warnings,
+        signatures,
+      });
     }
 
     // Operations: blob hashes and reassembly.
     const info = m.new_partition_info as Msg | undefined;
     const partSize = num(info?.size);
-    const partHash = info?.hash ? Buffer.from(info.hash as Uint8Array) : undefined;
+    const partHash = bytes(info?.hash);
     if (partSize === undefined || !partHash) failures.push("new_partition_info (size, hash) missing");
     work = await mkdtemp(join(tmpdir(), "sysextkit-verify-"));
     const imagePath = join(work, "image.raw");
     const out = await open(imagePath, "w");
-    const counts = { replace: 0, replaceBz: 0 };
+    let counts: { replace: number; replaceBz: number };
     try {
-      const ops = (m.partition_operations as Msg[] | undefined) ?? [];
-      for (const [i, op] of ops.entries()) {
-        const type = num(op.type);
-        const off = num(op.data_offset) ?? 0;
-        const len = num(op.data_length) ?? 0;
-        if (type !== 0 && type !== 1) {
-          failures.push(`operation ${i}: type ${type} is not REPLACE or REPLACE_BZ (not a full payload)`);
-          continue;
-        }
-        if (off + len > sigOffset || len > MAX_BLOB) {
-          failures.push(`operation ${i}: data [${off}, ${off + len}) lies outside the blob area`);
-          continue;
-        }
-        const blob = await readAt(fh, dataStart + off, len);
-        if (!blob) {
-          failures.push(`operation ${i}: data lies past the end of the file`);
-          continue;
-        }
-        const want = op.data_sha256_hash ? Buffer.from(op.data_sha256_hash as Uint8Array) : undefined;
-        if (!want || want.length !== 32) failures.push(`operation ${i}: data_sha256_hash missing`);
-        else if (!createHash("sha256").update(blob).digest().equals(want)) {
-          failures.push(`operation ${i}: blob SHA-256 does not match data_sha256_hash`);
-        }
-        let data = blob;
-        if (type === 1) {
-          counts.replaceBz++;
-          try {
-            const r = await execa(await requireTool("bzip2"), ["-d", "-c"], {
-              input: blob,
-              encoding: "buffer",
-            });
-            data = Buffer.from(r.stdout);
-          } catch {
-            failures.push(`operation ${i}: REPLACE_BZ data does not decompress`);
-            continue;
-          }
-        } else counts.replace++;
-        let pos = 0;
-        for (const ext of (op.dst_extents as Msg[] | undefined) ?? []) {
-          const start = toBigInt(ext.start_block) ?? 0n;
-          const bytes = (num(ext.num_blocks) ?? 0) * blockSize;
-          if (start === HOLE) continue;
-          const piece = data.subarray(pos, pos + bytes);
-          await out.write(piece, 0, piece.length, Number(start) * blockSize);
-          pos += bytes;
-        }
-        if (pos < data.length)
-          failures.push(`operation ${i}: ${data.length - pos} bytes of data beyond its extents`);
-      }
+      const ops = list(m.partition_operations);
+      counts = await applyOperations(ops, { fh, out, dataStart, sigOffset, blockSize }, failures);
       if (partSize !== undefined) await out.truncate(partSize);
     } finally {
       await out.close();
@@ -254,12 +142,13 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
     const partition = partHash ? { size: partSize ?? 0, sha256: partHash.toString("hex") } : undefined;
     if (partition && (got.sha256 !== partition.sha256 || got.size !== partition.size)) {
       failures.push(
-        `reassembled image (${got.size} bytes, sha256 ${got.sha256}) differs from new_partition_info`,
+        `reassembled image (${got.size} bytes, sha256 ${got.sha256}) differs from new_partition_info (${partition.size} bytes, sha256 ${partition.sha256})`,
       );
     }
     if (options.expectedImage) {
-      const exp = await digestFile(options.expectedImage);
-      if (exp.sha256 !== got.sha256 || exp.size !== got.size) {
+      const exp = await digestFile(options.expectedImage).catch((e: unknown) => e as Error);
+      if (exp instanceof Error) failures.push(`cannot compare with ${options.expectedImage}: ${exp.message}`);
+      else if (exp.sha256 !== got.sha256 || exp.size !== got.size) {
         failures.push(`reassembled image differs from ${options.expectedImage}`);
       }
     }
@@ -267,5 +156,84 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
   } finally {
     await fh.close();
     if (work) await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Size, signature noop operation and signatures of a payload that names its signature blob. */
+async function checkSigned(
+  fh: FileHandle,
+  m: Msg,
+  at: { fileSize: number; dataStart: number; sigOffset: number; sigSize: number; blockSize: number },
+  keys: readonly VerifyKey[],
+  out: { failures: string[]; warnings: string[]; signatures: SignatureReport[] },
+): Promise<void> {
+  const { fileSize, dataStart, sigOffset, sigSize } = at;
+  const expectedSize = dataStart + sigOffset + sigSize;
+  if (fileSize !== expectedSize) {
+    out.failures.push(
+      `file is ${fileSize} bytes but header+manifest+blobs+signatures make ${expectedSize} (truncated or extended)`,
+    );
+  }
+  checkSignatureOp(m, sigOffset, sigSize, at.blockSize, out.failures);
+  if (expectedSize > fileSize) out.failures.push("signature blob lies past the end of the file");
+  else if (sigSize > MAX_BLOB) out.failures.push(`signatures_size ${sigSize} is implausibly large`);
+  else {
+    const sigBlob = (await readRange(fh, dataStart + sigOffset, sigSize))!;
+    const digest = await hashRange(fh, dataStart + sigOffset);
+    checkSignatures(sigBlob, digest, keys, out);
+  }
+}
+
+/** The one noop operation that describes the signature blob (payload_signer's AddSignatureOp). */
+function checkSignatureOp(m: Msg, sigOffset: number, sigSize: number, blockSize: number, failures: string[]) {
+  const noops = list(m.noop_operations);
+  const sigOp = noops[0];
+  const sigExt = list(sigOp?.dst_extents)[0];
+  if (
+    noops.length !== 1 ||
+    !sigOp ||
+    num(sigOp.type) !== OP_REPLACE ||
+    num(sigOp.data_offset) !== sigOffset ||
+    num(sigOp.data_length) !== sigSize ||
+    list(sigOp.dst_extents).length !== 1 ||
+    !sigExt ||
+    toBigInt(sigExt.start_block) !== SPARSE_HOLE ||
+    num(sigExt.num_blocks) !== Math.ceil(sigSize / blockSize)
+  ) {
+    failures.push("the signature noop operation is missing or does not describe the signature blob");
+  }
+}
+
+/** Check the Signatures message against the SHA-256 of the signed range [0, header+manifest+blobs). */
+function checkSignatures(
+  sigBlob: Buffer,
+  digest: Buffer,
+  keys: readonly VerifyKey[],
+  out: { failures: string[]; warnings: string[]; signatures: SignatureReport[] },
+): void {
+  let sigs: Msg[] = [];
+  try {
+    sigs = list(SignaturesMessage.toObject(SignaturesMessage.decode(sigBlob)).signatures);
+  } catch (e) {
+    out.failures.push(`Signatures message does not parse: ${(e as Error).message}`);
+  }
+  if (sigs.length === 0) out.failures.push("the Signatures message holds no signature");
+  for (const [i, s] of sigs.entries()) {
+    const data = bytes(s.data) ?? Buffer.alloc(0);
+    if (data.length === 0) out.failures.push(`signature ${i} has no data`);
+    const valid = keys.filter((k) => signatureMatches(data, digest, k)).map((k) => k.file);
+    out.signatures.push({ version: num(s.version), size: data.length, validKeys: valid });
+  }
+  if (sigs.length > 0 && keys.length === 0)
+    out.warnings.push("no public key given: signatures were not checked");
+  else if (sigs.length > 0 && !out.signatures.some((s) => s.validKeys.length > 0)) {
+    out.failures.push(`no signature verifies with the given key(s): ${keys.map((k) => k.file).join(", ")}`);
+  } else if (
+    sigs.length > 0 &&
+    !out.signatures.some((s) => s.version === CURRENT_SIGNATURE_VERSION && s.validKeys.length > 0)
+  ) {
+    out.warnings.push(
+      "no valid version-2 signature: update_engine (C++) checks only version 2; ue-rs accepts any",
+    );
   }
 }

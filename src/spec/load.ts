@@ -1,9 +1,9 @@
 // Loading extension.yaml: parse YAML, validate once with zod, report errors with file, line and field.
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import type { z } from "zod";
 import { SysextError } from "../errors.js";
+import { parseYamlWithLines, yamlPosition } from "../util/yaml-position.js";
 import { extensionSpecSchema, type ExtensionSpec } from "./schema.js";
 
 /** A validated, fully defaulted, frozen spec together with where it came from. */
@@ -33,25 +33,9 @@ export async function loadSpecFile(file: string): Promise<LoadedSpec> {
 
 /** Validate YAML text as a spec. `file` is used for error locations and relative paths. */
 export function parseSpec(text: string, file: string): LoadedSpec {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const pos = lineCounter.linePos(yamlError.pos[0]);
-    throw new SysextError("SPEC_YAML", `malformed YAML: ${yamlError.message.split("\n")[0]}`, {
-      location: { file, line: pos.line, column: pos.col },
-      hint: "fix the YAML syntax at that line (indentation, quotes, a missing ':')",
-      cause: yamlError,
-    });
-  }
+  const { doc, lineCounter } = parseYamlWithLines(text, file);
   const data: unknown = doc.toJS();
-  return validateSpec(data, file, (path) => {
-    const node = nodeAt(doc.contents as YamlNode | null, path);
-    const range = node?.range;
-    if (!range) return undefined;
-    const { line, col } = lineCounter.linePos(range[0]);
-    return { line, column: col };
-  });
+  return validateSpec(data, file, (path) => yamlPosition(doc, lineCounter, path));
 }
 
 /** Validate a spec object given in code (no YAML positions). */
@@ -108,26 +92,12 @@ function describeIssue(
     .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
     .join("")
     .replace(/^\./, "");
-  const pos = position(path) ?? position(path.slice(0, -1));
+  const pos = position(path);
   return {
     message: `${field || "(top level)"}: ${message}`,
     hint,
     location: { ...(file ? { file } : {}), ...(pos ?? {}), ...(field ? { field } : {}) },
   };
-}
-
-function nodeAt(root: YamlNode | null, path: PropertyKey[]): YamlNode | undefined {
-  let node: unknown = root;
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-      if (!pair) return undefined;
-      node = key === path[path.length - 1] && pair.value === null ? pair.key : pair.value;
-    } else if (isSeq(node) && typeof key === "number") {
-      node = node.items[key];
-    } else return undefined;
-  }
-  return (node ?? undefined) as YamlNode | undefined;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -187,7 +187,13 @@ export const extensionSpecSchema = z.strictObject({
       upholds: z
         .array(z.string().regex(/^[A-Za-z0-9@._:\\-]+\.(service|socket|timer|path|target)$/))
         .default([]),
-      target: z.string().default("multi-user.target"),
+      /** The unit whose drop-in directory (<target>.d/) carries the Upholds= line. */
+      target: z
+        .string()
+        .regex(/^[A-Za-z0-9@._:\\-]+\.(target|service|socket|timer|path|mount|slice)$/, {
+          message: "must be a unit name such as multi-user.target (no '/')",
+        })
+        .default("multi-user.target"),
     })
     .default({ upholds: [], target: "multi-user.target" }),
   /** Relocation rules applied after assembly (etc -> usr/share, units to usr/lib/systemd/system). */

@@ -12,6 +12,7 @@ export function normalizeEntryPath(raw: string, where: ErrorLocation & { origin?
   if (raw.includes("\0")) {
     throw new SysextError("PATH_ESCAPE", `path ${JSON.stringify(raw)}${from} contains a NUL byte`, {
       location,
+      hint: "file names cannot contain NUL bytes; the source is corrupt",
     });
   }
   if (raw.startsWith("/")) {
@@ -54,6 +55,14 @@ export function resolveLinkTarget(linkPath: string, target: string): string | un
     } else parts.push(part);
   }
   return parts.join("/");
+}
+
+/** An empty, "." or ".." component, a leading or trailing "/", or a NUL. */
+const UNNORMALISED = /(?:^|\/)\.{0,2}(?:\/|$)|\0/;
+
+/** Whether `path` is a non-empty path as the tree stores it (what normalizeEntryPath returns). */
+export function isTreePath(path: string): boolean {
+  return path !== "" && !UNNORMALISED.test(path);
 }
 
 /** Byte-wise comparison of paths so that order never depends on locale. */

@@ -1,6 +1,6 @@
 // Tree assembly: collects entries from all sources, enforces path safety and conflicts, yields a sorted tree.
 import { SysextError } from "../errors.js";
-import { comparePaths, parentOf, resolveLinkTarget } from "./paths.js";
+import { comparePaths, isTreePath, parentOf, resolveLinkTarget } from "./paths.js";
 import type { ConflictPolicy, TreeEntry } from "./types.js";
 
 const IMPLICIT = "(implicit parent directory)";
@@ -37,8 +37,19 @@ export class TreeBuilder {
   add(entry: TreeEntry, policy: ConflictPolicy = "error"): void {
     if (entry.path === "") {
       if (entry.type !== "dir")
-        throw new SysextError("PATH_ESCAPE", `the tree root itself must be a directory (${entry.origin})`);
+        throw new SysextError("PATH_ESCAPE", `the tree root itself must be a directory (${entry.origin})`, {
+          hint: "give the entry a path inside the image, e.g. usr/share/<name>/file",
+        });
       return;
+    }
+    // Sources normalise their paths; this guards every other caller (generated files, moves) too, since
+    // the directory and erofs backends create entries on disk by joining these paths.
+    if (!isTreePath(entry.path)) {
+      throw new SysextError(
+        "PATH_ESCAPE",
+        `path ${JSON.stringify(entry.path)} (${entry.origin}) is not a normalised path inside the tree`,
+        { hint: "paths are relative, without '.', '..' or empty components, e.g. usr/lib/foo" },
+      );
     }
     if (entry.type === "symlink" && resolveLinkTarget(entry.path, entry.target) === undefined) {
       throw new SysextError(
@@ -135,6 +146,7 @@ export class TreeBuilder {
           throw new SysextError(
             "PATH_CONFLICT",
             `${entry.origin} writes ${entry.path} below ${p}, which is a ${parent.type} from ${parent.origin}`,
+            { hint: `a path below ${p} needs ${p} to be a directory; remove one of the two from its source` },
           );
         }
         break;

@@ -71,6 +71,7 @@ export async function digestFile(path: string): Promise<FileDigest> {
     throw new SysextError("IO", `cannot read ${path}: ${(e as Error).message}`, {
       cause: e,
       location: { file: path },
+      hint: "check that the file exists, is a regular file and is readable",
     });
   }
   const d256 = h256.digest();

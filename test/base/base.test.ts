@@ -1,11 +1,18 @@
 // Base release reading and architecture spellings.
-import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { debianArch, lookupArch, normalizeArch } from "../../src/base/arch.js";
 import { readBase } from "../../src/base/base.js";
 import { formatEnvFile, parseEnvFile } from "../../src/util/env-file.js";
+
+/** A scratch directory removed when the test ends. */
+async function scratch(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "sysextkit-base-"));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 describe("architectures", () => {
   it.each([
@@ -41,7 +48,7 @@ describe("os-release", () => {
   });
 
   it("reads a root directory (usr/lib first, etc as fallback) and detects merged sbin", async () => {
-    const root = await mkdtemp(join(tmpdir(), "sysextkit-base-"));
+    const root = await scratch();
     await mkdir(join(root, "usr/lib"), { recursive: true });
     await mkdir(join(root, "usr/bin"), { recursive: true });
     await symlink("bin", join(root, "usr/sbin"));
@@ -58,14 +65,14 @@ describe("os-release", () => {
       mergedSbin: true,
       root,
     });
-    const etcOnly = await mkdtemp(join(tmpdir(), "sysextkit-base-"));
+    const etcOnly = await scratch();
     await mkdir(join(etcOnly, "etc"));
     await writeFile(join(etcOnly, "etc/os-release"), "ID=debian\nVERSION_ID=12\n");
     expect((await readBase({ path: etcOnly })).versionId).toBe("12");
   });
 
   it("explicit values override the file; a base without ID is an error naming the field", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "sysextkit-base-"));
+    const dir = await scratch();
     const f = join(dir, "os-release");
     await writeFile(f, "ID=debian\nVERSION_ID=12\n");
     expect((await readBase({ path: f, values: { VERSION_ID: "13" } })).versionId).toBe("13");

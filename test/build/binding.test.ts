@@ -1,8 +1,8 @@
 // Base binding in builds: supported ranges, IDs and architectures, strict vs SYSEXT_LEVEL vs _any, no partial output.
-import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildExtension, readBase, specFromObject, type BaseRelease } from "../../src/index.js";
 import { haveTools } from "../helpers/tools.js";
 
@@ -28,6 +28,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "sysextkit-binding-"));
   await mkdir(join(dir, "tree/usr/share/bind"), { recursive: true });
   await writeFile(join(dir, "tree/usr/share/bind/file"), "x\n");
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe("base binding", () => {

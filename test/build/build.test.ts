@@ -1,11 +1,12 @@
 // End-to-end builds through the library: real images merged by the real systemd-sysext, refused elsewhere.
 import { execa } from "execa";
-import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { buildExtension, hostArch, loadSpecFile, readBase, type BuildResult } from "../../src/index.js";
 import { REPO } from "../helpers/cli.js";
+import { rejection } from "../helpers/errors.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
 
@@ -36,6 +37,9 @@ describe.each(["squashfs", "erofs"] as const)("build %s from examples/hello", (f
     const spec = await loadSpecFile(join(REPO, "examples/hello/extension.yaml"));
     const base = await readBase({ path: await baseFile(dir, { ID: "testos", VERSION_ID: "1.2.3" }), arch });
     result = await buildExtension({ spec, base, outDir: join(dir, "out"), format, epoch: 1700000000 });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("writes the release file with ID, VERSION_ID and ARCHITECTURE", () => {
@@ -108,5 +112,34 @@ describe.each(["squashfs", "erofs"] as const)("build %s from examples/hello", (f
 
   it("leaves nothing but the image in the output directory", async () => {
     expect(await readdir(join(dir, "out"))).toEqual(["hello.raw"]);
+  });
+});
+
+describe("errors of a source", () => {
+  it("name the spec file and the source's field, and leave no output", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sysextkit-build-err-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const specFile = join(dir, "extension.yaml");
+    await writeFile(
+      specFile,
+      [
+        "name: err",
+        "sources:",
+        "  - { type: file, path: usr/share/err/ok, content: ok }",
+        "  - { type: symlink, path: /, target: usr }",
+        "",
+      ].join("\n"),
+    );
+    const e = await rejection(
+      buildExtension({
+        spec: await loadSpecFile(specFile),
+        base: await readBase({ path: await baseFile(dir, { ID: "testos", VERSION_ID: "1" }), arch }),
+        outDir: join(dir, "out"),
+      }),
+      "SOURCE_INVALID",
+    );
+    expect(e.location).toMatchObject({ file: specFile, field: "sources[1].path" });
+    expect(e.hint).toBeTruthy();
+    expect(await readdir(join(dir, "out")).catch(() => [])).toEqual([]);
   });
 });

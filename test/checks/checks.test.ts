@@ -99,6 +99,16 @@ describe("runChecks", () => {
     expect(codes(runChecks(link, ctx({ mergedSbin: true })))).toEqual([]);
   });
 
+  it("usr-sbin-symlink: error on bases with a real usr/sbin, warning when unknown", () => {
+    const link = (): TreeBuilder => {
+      const t = good();
+      t.add({ type: "symlink", path: "usr/sbin", target: "bin", mode: 0o777, origin: O });
+      return t;
+    };
+    expect(codes(runChecks(link(), ctx({ mergedSbin: false })))).toEqual(["error:usr-sbin-symlink"]);
+    expect(codes(runChecks(link(), ctx({ mergedSbin: undefined })))).toEqual(["warning:usr-sbin-symlink"]);
+  });
+
   it("overlay opaque markers are removed with a warning", () => {
     const b = good();
     b.add(file("usr/share/x/.wh..wh..opq", 0o644));

@@ -9,6 +9,7 @@ import { hostArch } from "../../src/index.js";
 import { cli } from "../helpers/cli.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
+import { genRsa } from "../payload/crau-helpers.js";
 
 const arch = hostArch();
 let dir: string;
@@ -18,25 +19,7 @@ beforeAll(async () => {
   ok = await haveTools("mksquashfs", "unsquashfs", "openssl", "bzip2", "sha256sum");
   dir = await mkdtemp(join(tmpdir(), "sysextkit-release-cli-"));
   await writeFile(join(dir, "os-release"), "ID=testos\nVERSION_ID=3815.2.0\n");
-  for (const k of ["throwaway", "real"]) {
-    await execa("openssl", [
-      "genpkey",
-      "-algorithm",
-      "RSA",
-      "-pkeyopt",
-      "rsa_keygen_bits:2048",
-      "-out",
-      join(dir, `${k}.pem`),
-    ]);
-    await execa("openssl", [
-      "pkey",
-      "-in",
-      join(dir, `${k}.pem`),
-      "-pubout",
-      "-out",
-      join(dir, `${k}.pub.pem`),
-    ]);
-  }
+  for (const k of ["throwaway", "real"]) genRsa(dir, k);
   // A stand-in main OS payload: any file; the manifest lists its size and hashes.
   await writeFile(join(dir, "flatcar_production_update.gz"), Buffer.alloc(10000, 7));
 });

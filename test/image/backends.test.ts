@@ -10,7 +10,15 @@ import { inspectImage } from "../../src/image/inspect.js";
 import { digestFile } from "../../src/util/fs.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
-import { diffTree, EPOCH, getXattr, makeFixture, readTreeFromDisk, type Fixture } from "./fixture.js";
+import {
+  diffTree,
+  EPOCH,
+  getXattr,
+  imageOptions,
+  makeFixture,
+  readTreeFromDisk,
+  type Fixture,
+} from "./fixture.js";
 
 const NAME = "testext";
 const tools = {
@@ -24,18 +32,7 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
   let image: string;
   let ok = false;
 
-  const build = (out: string, extra: Partial<ImageWriteOptions> = {}) =>
-    writeImage({
-      tree: fx.tree,
-      out,
-      format,
-      compression: undefined,
-      compressionLevel: undefined,
-      blockSize: undefined,
-      epoch: EPOCH,
-      workDir: dir,
-      ...extra,
-    });
+  const build = (out: string) => writeImage(imageOptions(fx.tree, out, format, dir));
 
   beforeAll(async () => {
     ok = (await haveTools(...tools[format])) && isRoot();
@@ -184,16 +181,7 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
       origin: "source 'shrunk'",
     });
     await expect(
-      writeImage({
-        tree: b.build(),
-        out: join(dir, "bad.raw"),
-        format,
-        compression: undefined,
-        compressionLevel: undefined,
-        blockSize: undefined,
-        epoch: EPOCH,
-        workDir: dir,
-      }),
+      writeImage(imageOptions(b.build(), join(dir, "bad.raw"), format, dir)),
     ).rejects.toMatchObject({ code: "IO", message: expect.stringContaining("source 'shrunk'") });
   });
 });
@@ -213,16 +201,7 @@ describe("compression choices", () => {
     out: string,
     compression: ImageWriteOptions["compression"],
     level?: number,
-  ) => ({
-    tree: fx.tree,
-    out,
-    format,
-    compression,
-    compressionLevel: level,
-    blockSize: undefined,
-    epoch: EPOCH,
-    workDir: dir,
-  });
+  ) => imageOptions(fx.tree, out, format, dir, { compression, compressionLevel: level });
 
   it.each([
     ["zstd", 19, "zstd"],

@@ -4,12 +4,34 @@ import { createHash, randomBytes } from "node:crypto";
 import { lstat, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hostArch } from "../../src/base/arch.js";
+import type { ImageWriteOptions } from "../../src/image/index.js";
 import { comparePaths } from "../../src/tree/paths.js";
 import { TreeBuilder, type Tree } from "../../src/tree/tree.js";
 import type { TreeEntry } from "../../src/tree/types.js";
 
 export const EPOCH = 1_700_000_000;
 export const LONG_DIR = `usr/share/${"d".repeat(60)}/${"e".repeat(60)}`;
+
+/** Options for writeImage: `tree` as `format` at `out`, defaults for compression and block size, EPOCH. */
+export function imageOptions(
+  tree: Tree,
+  out: string,
+  format: ImageWriteOptions["format"],
+  workDir: string,
+  extra: Partial<ImageWriteOptions> = {},
+): ImageWriteOptions {
+  return {
+    tree,
+    out,
+    format,
+    compression: undefined,
+    compressionLevel: undefined,
+    blockSize: undefined,
+    epoch: EPOCH,
+    workDir,
+    ...extra,
+  };
+}
 
 export interface Fixture {
   tree: Tree;

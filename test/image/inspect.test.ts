@@ -1,14 +1,14 @@
 // inspectImage edge cases (big directories, compressed release files, directory images) and the directory backend.
 import { execa } from "execa";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeImage } from "../../src/image/index.js";
 import { detectFormat, inspectImage, parsePermissions } from "../../src/image/inspect.js";
-import { TreeBuilder } from "../../src/tree/tree.js";
+import { TreeBuilder, type Tree } from "../../src/tree/tree.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
-import { diffTree, EPOCH, makeFixture, readTreeFromDisk } from "./fixture.js";
+import { diffTree, EPOCH, imageOptions, makeFixture, readTreeFromDisk } from "./fixture.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -65,16 +65,7 @@ describe("inspectImage", () => {
         return;
       const tree = bigTree();
       const out = join(dir, `big-${format}.raw`);
-      await writeImage({
-        tree,
-        out,
-        format,
-        compression: undefined,
-        compressionLevel: undefined,
-        blockSize: undefined,
-        epoch: EPOCH,
-        workDir: dir,
-      });
+      await writeImage(imageOptions(tree, out, format, dir));
       if (format === "erofs") {
         const { stdout } = await execa("dump.erofs", [
           "--path=/usr/lib/extension-release.d/extension-release.other",
@@ -95,22 +86,59 @@ describe("inspectImage", () => {
     if (!isRoot() || !(await haveTools("setfattr", "getfattr"))) return ctx.skip();
     const fx = await makeFixture(dir, "dirext", { devices: true });
     const out = join(dir, "dirext");
-    await writeImage({
-      tree: fx.tree,
-      out,
-      format: "directory",
-      compression: undefined,
-      compressionLevel: undefined,
-      blockSize: undefined,
-      epoch: EPOCH,
-      workDir: dir,
-    });
+    await writeImage(imageOptions(fx.tree, out, "directory", dir));
     expect(diffTree(fx, await readTreeFromDisk(out), EPOCH)).toEqual([]);
     const info = await inspectImage(out);
     expect(info.format).toBe("directory");
     expect(info.sha256).toBeUndefined();
     expect(info.release).toMatchObject({ ID: "testos", VERSION_ID: "1.0" });
     expect(info.strictXattr).toBe("0");
+  });
+
+  it("never follows a symlink out of a directory image to read release files", async () => {
+    const host = join(dir, "host-files");
+    await mkdir(join(host, "extension-release.d"), { recursive: true });
+    await writeFile(join(host, "extension-release.d/extension-release.linked"), "ID=host-secret\n");
+    const image = join(dir, "linked");
+    await mkdir(join(image, "usr"), { recursive: true });
+    await symlink(host, join(image, "usr/lib"));
+    const info = await inspectImage(image);
+    expect(info.format).toBe("directory");
+    expect(info.releaseFiles).toEqual([]);
+    expect(info.release).toBeUndefined();
+    expect(info.files.map((f) => `${f.type}:${f.path}`)).toEqual(["dir:usr", "symlink:usr/lib"]);
+  });
+
+  it("reports a truncated erofs image as IMAGE_INVALID", async () => {
+    if (!(await haveTools("mkfs.erofs", "setfattr"))) return;
+    const fx = await makeFixture(dir, "cut");
+    const out = join(dir, "cut.raw");
+    await writeImage(imageOptions(fx.tree, out, "erofs", dir, { compression: "none" }));
+    await truncate(out, 1024 + 128);
+    await expect(inspectImage(out)).rejects.toMatchObject({ code: "IMAGE_INVALID" });
+  });
+
+  it("the directory backend refuses a hand-made tree that would write outside its output", async () => {
+    const outside = await mkdtemp(join(dir, "outside-"));
+    const data = enc("x");
+    const file = (path: string) =>
+      ({ type: "file", path, mode: 0o644, size: 1, content: { kind: "bytes", data }, origin: "t" }) as const;
+    const trees: Tree[] = [
+      { entries: [{ type: "dir", path: "usr", mode: 0o755, origin: "t" }, file("usr/../../escaped")] },
+      {
+        entries: [
+          { type: "symlink", path: "usr", target: outside, mode: 0o777, origin: "t" },
+          file("usr/escaped"),
+        ],
+      },
+    ];
+    for (const [i, tree] of trees.entries()) {
+      await expect(
+        writeImage(imageOptions(tree, join(dir, `escape-${i}`), "directory", dir)),
+      ).rejects.toMatchObject({ code: "PATH_ESCAPE" });
+    }
+    expect(await readdir(outside)).toEqual([]);
+    await expect(stat(join(dir, "escaped"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("refuses files that are no file system image", async () => {
@@ -130,17 +158,8 @@ describe("inspectImage", () => {
     const b = new TreeBuilder();
     b.add({ type: "dir", path: "usr", mode: 0o755, origin: "t" });
     const out = join(dir, "no/such/dir/x.raw");
-    await expect(
-      writeImage({
-        tree: b.build(),
-        out,
-        format: "squashfs",
-        compression: undefined,
-        compressionLevel: undefined,
-        blockSize: undefined,
-        epoch: EPOCH,
-        workDir: dir,
-      }),
-    ).rejects.toMatchObject({ code: "TOOL_FAILED" });
+    await expect(writeImage(imageOptions(b.build(), out, "squashfs", dir))).rejects.toMatchObject({
+      code: "TOOL_FAILED",
+    });
   });
 });

@@ -158,6 +158,38 @@ describe.skipIf(!ok)("writeRelease / verifyRelease", () => {
     expect(v.failures.some((x) => x.startsWith("SHA256SUMS: oem-b.gz"))).toBe(true);
   });
 
+  it("verifyRelease names a missing image, an unlisted manifest and a wrong Nebraska main package", async () => {
+    const copy = join(dir, "damaged");
+    execFileSync("cp", ["-a", opts.outDir, copy]);
+    rmSync(join(copy, "oem-a-3815.2.0-x86-64.raw"));
+    const sums = readFileSync(join(copy, "SHA256SUMS"), "utf8")
+      .split("\n")
+      .filter((l) => !l.endsWith("  nebraska-package.json") && !l.endsWith("  oem-a-3815.2.0-x86-64.raw"))
+      .join("\n");
+    writeFileSync(join(copy, "SHA256SUMS"), sums);
+    const neb = JSON.parse(readFileSync(join(copy, "nebraska-package.json"), "utf8"));
+    writeFileSync(join(copy, "nebraska-package.json"), JSON.stringify({ ...neb, filename: "other.gz" }));
+    const v = await verifyRelease(copy, { publicKeys: [key.pub] });
+    expect(v.ok).toBe(false);
+    expect(v.failures).toEqual(
+      expect.arrayContaining([
+        "oem-a-3815.2.0-x86-64.raw: named by manifest.json but missing",
+        "SHA256SUMS: does not list nebraska-package.json",
+        "SHA256SUMS: does not list oem-a-3815.2.0-x86-64.raw",
+        "nebraska-package.json: main package filename/size/hash/hash256 differ from manifest.json",
+      ]),
+    );
+    expect(v.failures.some((f) => f.startsWith("oem-a.gz: cannot compare with"))).toBe(true);
+  });
+
+  it("refuses more than three signing keys before writing anything", async () => {
+    const out = join(dir, "fourkeys");
+    await expect(
+      writeRelease({ ...opts, outDir: out, keys: [key.priv, key.priv, key.priv, key.priv] }),
+    ).rejects.toMatchObject({ code: "USAGE" });
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("refuses a missing main payload and a different release in outDir, writing nothing", async () => {
     const out1 = join(dir, "nomain");
     await expect(

@@ -1,49 +1,33 @@
 // Bad package input through the CLI (sysextkit build SPEC --base ROOT): exit 1, a message naming the culprit, no output.
 import { execa } from "execa";
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.js";
+import { buildWithDpkg } from "../helpers/deb.js";
 import { haveTools } from "../helpers/tools.js";
-
-interface DebDef {
-  package: string;
-  version?: string;
-  arch?: string;
-  depends?: string;
-  files?: Record<string, string>;
-}
 
 const tools = await haveTools("dpkg-deb");
 let tmp: string;
 let base: string;
 
-/** Build a small .deb with dpkg-deb --build (the independent tool) into `dir`; returns its path. */
-async function makeDeb(def: DebDef, dir: string): Promise<string> {
-  const version = def.version ?? "1.0-1";
-  const arch = def.arch ?? "amd64";
-  const root = await mkdtemp(join(tmp, "pkg-"));
-  await mkdir(join(root, "DEBIAN"));
-  const control = [
-    `Package: ${def.package}`,
-    `Version: ${version}`,
-    `Architecture: ${arch}`,
-    "Maintainer: Test <test@example.org>",
-    ...(def.depends ? [`Depends: ${def.depends}`] : []),
-    `Description: ${def.package} for the bad-input test`,
-    "",
-  ].join("\n");
-  await writeFile(join(root, "DEBIAN/control"), control);
-  for (const [path, content] of Object.entries(def.files ?? { [`usr/bin/${def.package}`]: "#!/bin/sh\n" })) {
-    await mkdir(dirname(join(root, path)), { recursive: true });
-    await writeFile(join(root, path), content);
-    await chmod(join(root, path), 0o755);
-  }
-  await mkdir(dir, { recursive: true });
-  const out = join(dir, `${def.package}_${version}_${arch}.deb`);
-  await execa("dpkg-deb", ["--root-owner-group", "-Zxz", "--build", root, out]);
-  return out;
+/** A small .deb built with dpkg-deb (the independent tool) into `dir`: one executable unless `files` says otherwise. */
+function makeDeb(
+  def: { package: string; version?: string; arch?: string; depends?: string; files?: Record<string, string> },
+  dir: string,
+): Promise<string> {
+  const files = def.files ?? { [`usr/bin/${def.package}`]: "#!/bin/sh\n" };
+  return buildWithDpkg(
+    {
+      package: def.package,
+      version: def.version ?? "1.0-1",
+      ...(def.arch ? { arch: def.arch } : {}),
+      ...(def.depends ? { fields: { Depends: def.depends } } : {}),
+      files: Object.fromEntries(Object.entries(files).map(([p, content]) => [p, { content, mode: 0o755 }])),
+    },
+    dir,
+  );
 }
 
 /** A spec with one deb source for `packages` from `debDir`; returns the spec file. */

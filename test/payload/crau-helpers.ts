@@ -1,7 +1,10 @@
-// Test-only helpers: seeded test images, openssl keys, and a minimal protobuf/CrAU reader independent of src/.
+// Test-only helpers: seeded images, openssl keys, a minimal protobuf/CrAU reader independent of src/, tamperers.
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { sign } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import protobuf from "protobufjs";
+import { UPDATE_METADATA_PROTO } from "../../src/payload/proto.js";
 
 /** A seeded image: 1 MiB chunks alternating compressible text/zeros and random bytes, plus a 12 KiB tail. */
 export function makeImage(path: string, mib: number, seed: number): Buffer {
@@ -97,4 +100,41 @@ export function decodeOp(b: Buffer): DecodedOp {
     }),
     hash: one(f, 8) as Buffer | undefined,
   };
+}
+
+// ---- crafting modified payloads (re-signed, so that only the intended defect remains) ----
+type Obj = Record<string, unknown>;
+const protoRoot = protobuf.parse(UPDATE_METADATA_PROTO, { keepCase: true }).root;
+const ManifestType = protoRoot.lookupType("chromeos_update_engine.DeltaArchiveManifest");
+const SignaturesType = protoRoot.lookupType("chromeos_update_engine.Signatures");
+
+/**
+ * Decode a payload's manifest, let `mutate` change it, and write header + new manifest + the original
+ * blobs, signed again with `keys` (PEM private key files; same versions as before). Without keys the
+ * result has no signature blob. uint64 fields are decimal strings in the object `mutate` sees.
+ */
+export function rewritePayload(data: Buffer, mutate: (m: Obj) => void, keys: readonly string[]): Buffer {
+  const msize = Number(data.readBigUInt64BE(12));
+  const m = ManifestType.toObject(ManifestType.decode(data.subarray(20, 20 + msize)), { longs: String });
+  const sigOff = Number(m.signatures_offset);
+  const blobs = data.subarray(20 + msize, 20 + msize + sigOff);
+  const old = SignaturesType.toObject(SignaturesType.decode(data.subarray(20 + msize + sigOff))) as {
+    signatures: Array<{ version: number }>;
+  };
+  mutate(m);
+  const manifest = Buffer.from(ManifestType.encode(ManifestType.fromObject(m)).finish());
+  const header = Buffer.alloc(20);
+  header.write("CrAU", 0, "latin1");
+  header.writeBigUInt64BE(1n, 4);
+  header.writeBigUInt64BE(BigInt(manifest.length), 12);
+  const signed = Buffer.concat([header, manifest, blobs]);
+  if (keys.length === 0) return signed;
+  const sigs = keys.map((k, i) => ({
+    version: old.signatures[i]?.version,
+    data: sign("sha256", signed, readFileSync(k)),
+  }));
+  return Buffer.concat([
+    signed,
+    SignaturesType.encode(SignaturesType.fromObject({ signatures: sigs })).finish(),
+  ]);
 }

@@ -161,6 +161,37 @@ describe.skipIf(!ok)("createPayload", () => {
     expect(readFileSync(again.file).equals(readFileSync(result.file))).toBe(true);
   });
 
+  it("numbers signatures as Flatcar's payload_signer (one key: 2; three: 0, 1, 2) and refuses a fourth key", async () => {
+    const versionsOf = (file: string) => {
+      const d = readFileSync(file);
+      const msize = Number(d.readBigUInt64BE(12));
+      const signedEnd = 20 + msize + Number(one(readFields(d.subarray(20, 20 + msize)), 4));
+      return all(readFields(d.subarray(signedEnd)), 1).map((s) => one(readFields(s as Buffer), 1));
+    };
+    const single = await createPayload({ image, keys: [k2.priv], outDir: join(dir, "one-key") });
+    expect(versionsOf(single.file)).toEqual([2n]);
+    const three = await createPayload({
+      image,
+      keys: [k1.priv, k2.priv, k3.priv],
+      outDir: join(dir, "three-keys"),
+    });
+    expect(versionsOf(three.file)).toEqual([0n, 1n, 2n]);
+    const v = await verifyPayload(three.file, { publicKeys: [k1.pub, k2.pub, k3.pub] });
+    expect(v.failures).toEqual([]);
+    expect(v.signatures.map((s) => [s.version, s.validKeys])).toEqual([
+      [0, [k1.pub]],
+      [1, [k2.pub]],
+      [2, [k3.pub]],
+    ]);
+    const four = createPayload({
+      image,
+      keys: [k1.priv, k2.priv, k3.priv, k1.priv],
+      outDir: join(dir, "four-keys"),
+    });
+    await expect(four).rejects.toMatchObject({ code: "USAGE", message: /4 signing keys/ });
+    expect(existsSync(join(dir, "four-keys"))).toBe(false);
+  });
+
   it("refuses an image whose size is not a multiple of 4096", async () => {
     const odd = join(dir, "odd.raw");
     writeFileSync(odd, Buffer.alloc(5000));

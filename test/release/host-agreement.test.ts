@@ -10,7 +10,7 @@ import { hostArch } from "../../src/base/arch.js";
 import { checkMerge, type HostIdentity } from "../../src/release/host-check.js";
 import { releaseFields } from "../../src/release/release-file.js";
 import { formatEnvFile, parseEnvFile } from "../../src/util/env-file.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { haveTools, isRoot, precondition } from "../helpers/tools.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
 import { makeBase, makeSpec } from "./fixtures.js";
 
@@ -128,11 +128,11 @@ beforeAll(async () => {
   ready = isRoot() && (await haveTools("mksquashfs", "setfattr", "systemd-sysext", "unshare"));
   if (!ready) return;
   const { stdout } = await execa("systemd-sysext", ["--version"]);
-  if (!/^systemd 252\b/.test(stdout)) {
-    console.warn(`skipping: this agreement matrix targets systemd 252, found ${stdout.split("\n")[0]}`);
-    ready = false;
-    return;
-  }
+  ready = precondition(
+    /^systemd 252\b/.test(stdout),
+    `this agreement matrix targets systemd 252, found ${stdout.split("\n")[0]}`,
+  );
+  if (!ready) return;
   work = await mkdtemp(join(tmpdir(), "sysextkit-agree-"));
 });
 

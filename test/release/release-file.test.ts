@@ -1,8 +1,8 @@
 // Tests for the extension-release fields (order, binding modes, quoting) and the generated tree entry.
 import { describe, expect, it } from "vitest";
-import { SysextError } from "../../src/errors.js";
 import { releaseFields, releaseFileEntry, EXTENSION_RELEASE_DIR } from "../../src/release/release-file.js";
 import { formatEnvFile, parseEnvFile } from "../../src/util/env-file.js";
+import { thrown } from "../helpers/errors.js";
 import { makeBase, makeSpec } from "./fixtures.js";
 
 const flatcarSpec = makeSpec({
@@ -91,19 +91,17 @@ describe("releaseFields", () => {
   });
 
   it("strict binding without a base VERSION_ID is BASE_INVALID with a hint", () => {
-    try {
-      releaseFields({
-        name: "x",
-        spec: makeSpec(),
-        base: makeBase({ versionId: undefined }),
-        version: undefined,
-      });
-      expect.unreachable();
-    } catch (e) {
-      expect(e).toBeInstanceOf(SysextError);
-      expect((e as SysextError).code).toBe("BASE_INVALID");
-      expect((e as SysextError).hint).toMatch(/sysext-level|binding/);
-    }
+    const e = thrown(
+      () =>
+        releaseFields({
+          name: "x",
+          spec: makeSpec(),
+          base: makeBase({ versionId: undefined }),
+          version: undefined,
+        }),
+      "BASE_INVALID",
+    );
+    expect(e.hint).toMatch(/sysext-level|binding/);
   });
 
   it("writes scope, units and SYSEXT_ID from metadata; reloadManager false omits the key", () => {

@@ -1,20 +1,12 @@
 // The spec boundary: YAML errors with lines and fields, strict validation, defaults, variables, JSON Schema.
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { SysextError } from "../../src/errors.js";
 import { parseSpec } from "../../src/spec/load.js";
 import { extensionJsonSchema } from "../../src/spec/schema.js";
 import { interpolate, interpolateSource, resolveVars, sourceApplies } from "../../src/spec/vars.js";
+import { thrown } from "../helpers/errors.js";
 
-function specError(text: string): SysextError {
-  try {
-    parseSpec(text, "/specs/extension.yaml");
-  } catch (e) {
-    expect(e).toBeInstanceOf(SysextError);
-    return e as SysextError;
-  }
-  throw new Error("expected an error");
-}
+const specError = (text: string) => thrown(() => parseSpec(text, "/specs/extension.yaml"));
 
 describe("extension.yaml validation", () => {
   it("fills defaults and freezes the result", () => {
@@ -63,6 +55,12 @@ describe("extension.yaml validation", () => {
     expect(
       specError("name: x\nsources:\n  - { type: file, path: a, content: b, from: c }\n").message,
     ).toMatch(/exactly one/);
+  });
+
+  it("refuses a services.target that is not a unit name (it names a directory in the image)", () => {
+    const e = specError("name: x\nservices:\n  target: ../../../../etc/evil.target\n");
+    expect(e.code).toBe("SPEC_INVALID");
+    expect(e.location).toMatchObject({ line: 3, field: "services.target" });
   });
 
   it("the committed JSON Schema is current", async () => {

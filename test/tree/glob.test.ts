@@ -1,6 +1,7 @@
 // Tests for the path glob matcher used by exclude, strip and relocate rules.
 import { describe, expect, it } from "vitest";
 import { matchesAnyGlob, matchGlob } from "../../src/tree/glob.js";
+import { thrown } from "../helpers/errors.js";
 
 describe("matchGlob", () => {
   it.each([
@@ -32,6 +33,16 @@ describe("matchGlob", () => {
     ["file(1)+", "file(1)+", true],
   ])("%s vs %s -> %s", (pattern, path, want) => {
     expect(matchGlob(pattern, path)).toBe(want);
+  });
+
+  it("many stars against a long name that does not match end quickly (no backtracking blow-up)", () => {
+    // A backtracking regular expression takes longer than the universe's age for this one.
+    expect(matchGlob("*a*a*a*a*a*a*a*a*a*a*b", "a".repeat(200))).toBe(false);
+    expect(matchGlob("**/*a*a*a*a*a*a*a*a*a*a*", `${"x/".repeat(50)}${"a".repeat(10)}`)).toBe(true);
+  });
+
+  it("refuses a malformed character class with SPEC_INVALID", () => {
+    expect(thrown(() => matchGlob("lib[z-a].so", "libx.so"), "SPEC_INVALID").hint).toBeTruthy();
   });
 
   it("matchesAnyGlob also matches below a matching directory", () => {

@@ -1,9 +1,13 @@
-// Test helpers for tree sources: a scratch SourceContext and reading a Content back from disk.
-import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
+// Test helpers for tree sources: scratch SourceContexts, parsing raw sources, reading a Content back from disk.
+import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BaseRelease } from "../../src/base/base.js";
-import type { SourceContext } from "../../src/tree/sources/context.js";
+import { readBase, type BaseRelease } from "../../src/base/base.js";
+import type { Finding } from "../../src/checks/finding.js";
+import { sourceSchema, type SourceSpec } from "../../src/spec/schema.js";
+import type { SourceContext, SourceResult } from "../../src/tree/sources/context.js";
+import { addSource } from "../../src/tree/sources/index.js";
+import type { TreeBuilder } from "../../src/tree/tree.js";
 import type { Content, TreeEntry } from "../../src/tree/types.js";
 
 export const testBase: BaseRelease = {
@@ -38,6 +42,47 @@ export async function scratchContext(vars: Record<string, string> = {}): Promise
     findings: [],
   };
   return { dir, ctx, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A context for deb sources below `tmp`: the base is Debian 12 x86-64, given by values, or (with
+ * `baseRoot`) as a root directory holding os-release and, when `status` is set, var/lib/dpkg/status.
+ */
+export async function debContext(
+  tmp: string,
+  baseRoot?: { status?: string },
+  findings: Finding[] = [],
+): Promise<SourceContext> {
+  const root = await mkdtemp(join(tmp, "base-"));
+  await mkdir(join(root, "usr/lib"), { recursive: true });
+  await writeFile(join(root, "usr/lib/os-release"), "ID=debian\nVERSION_ID=12\n");
+  if (baseRoot?.status !== undefined) {
+    await mkdir(join(root, "var/lib/dpkg"), { recursive: true });
+    await writeFile(join(root, "var/lib/dpkg/status"), baseRoot.status);
+  }
+  const base = baseRoot
+    ? await readBase({ path: root, arch: "x86-64" })
+    : await readBase({ values: { ID: "debian", VERSION_ID: "12" }, arch: "x86-64" });
+  return {
+    specDir: tmp,
+    templatesDir: join(tmp, "templates"),
+    vars: {},
+    base,
+    arch: "x86-64",
+    workDir: join(tmp, "work"),
+    epoch: 0,
+    findings,
+  };
+}
+
+/** Validate `raw` as a spec source (defaults filled in) and add it to `builder`. */
+export function addRaw(builder: TreeBuilder, raw: unknown, ctx: SourceContext): Promise<SourceResult> {
+  return addSource(builder, sourceSchema.parse(raw), ctx);
+}
+
+/** A deb source from its fields, with the schema's defaults. */
+export function debSource(over: Record<string, unknown>): Extract<SourceSpec, { type: "deb" }> {
+  return sourceSchema.parse({ type: "deb", ...over }) as Extract<SourceSpec, { type: "deb" }>;
 }
 
 /** The bytes a Content describes (test sizes only). */

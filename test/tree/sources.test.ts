@@ -3,13 +3,11 @@ import { execa } from "execa";
 import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SysextError } from "../../src/errors.js";
-import { sourceSchema } from "../../src/spec/schema.js";
 import type { SourceContext } from "../../src/tree/sources/context.js";
-import { addSource } from "../../src/tree/sources/index.js";
 import { TreeBuilder } from "../../src/tree/tree.js";
+import { rejection } from "../helpers/errors.js";
 import { isRoot } from "../helpers/tools.js";
-import { entryText, scratchContext } from "./source-context.js";
+import { addRaw, entryText, scratchContext } from "./source-context.js";
 
 let ctx: SourceContext;
 let dir: string;
@@ -19,17 +17,7 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-const add = (builder: TreeBuilder, raw: unknown) => addSource(builder, sourceSchema.parse(raw), ctx);
-
-async function rejection(p: Promise<unknown>): Promise<SysextError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SysextError) return e;
-    throw e;
-  }
-  throw new Error("expected a SysextError");
-}
+const add = (builder: TreeBuilder, raw: unknown) => addRaw(builder, raw, ctx);
 
 describe("directory source", () => {
   beforeEach(async () => {

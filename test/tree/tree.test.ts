@@ -1,24 +1,16 @@
 // Tests for TreeBuilder (conflicts, implicit parents, moves, symlink safety) and path normalisation.
 import { describe, expect, it } from "vitest";
-import { SysextError } from "../../src/errors.js";
 import { comparePaths, normalizeEntryPath, parentOf, resolveLinkTarget } from "../../src/tree/paths.js";
 import { TreeBuilder, treeContentSize } from "../../src/tree/tree.js";
 import type { FileEntry } from "../../src/tree/types.js";
+import { thrown } from "../helpers/errors.js";
 
 const file = (path: string, text: string, origin = "a"): FileEntry => {
   const data = new TextEncoder().encode(text);
   return { type: "file", path, mode: 0o644, size: data.length, content: { kind: "bytes", data }, origin };
 };
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SysextError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string => thrown(fn).code;
 
 describe("normalizeEntryPath", () => {
   it("normalises harmless spellings", () => {
@@ -142,6 +134,16 @@ describe("TreeBuilder", () => {
     c.moveSubtree("etc/x", "usr/x", "replace");
     expect(c.get("usr/x")?.origin).toBe("moved");
   });
+
+  it.each(["../x", "usr/../../x", "/etc/x", "usr//x", "usr/./x", "usr/x/", "usr/x\0"])(
+    "refuses the unnormalised path %j from any caller (PATH_ESCAPE)",
+    (path) => {
+      const b = new TreeBuilder();
+      expect(codeOf(() => b.add(file(path, "x")))).toBe("PATH_ESCAPE");
+      expect(codeOf(() => b.add({ type: "dir", path, mode: 0o755, origin: "d" }))).toBe("PATH_ESCAPE");
+      expect(b.size).toBe(0);
+    },
+  );
 
   it("only accepts a directory for the root", () => {
     const b = new TreeBuilder();

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { SysextError } from "../../errors.js";
 import { exists } from "../../util/fs.js";
+import { printJson } from "../output.js";
 
 export function registerInit(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function registerInit(program: Command): void {
     .option("--json", "print the created files as JSON")
     .action(async (name: string, flags: { dir: string; json?: boolean }) => {
       const files = await scaffoldExtension(name, flags.dir);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ name, files }, null, 2)}\n`);
+      if (flags.json) printJson({ name, files });
       else {
         process.stdout.write(
           `created ${files.join(", ")}\ntry it:\n  npx sysextkit build ${join(flags.dir, name, "extension.yaml")} --base /etc/os-release --out out\n`,

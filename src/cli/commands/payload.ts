@@ -39,7 +39,10 @@ export function registerPayload(program: Command): void {
             keys: flags.key,
             outDir: flags.out,
             ...(flags.name ? { name: flags.name } : {}),
-            onProgress: (p) => bar.update(`payload: ${JSON.stringify(p).slice(0, 60)}`),
+            onProgress: (p) =>
+              bar.update(
+                `payload ${Math.floor((p.bytesDone * 100) / p.bytesTotal)}% of ${humanSize(p.bytesTotal)}`,
+              ),
           });
           const compressed = [];
           for (const k of kinds) compressed.push(await createCompressedPayload(image, flags.out, k));

@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { resolve } from "node:path";
 import { SysextError } from "../../errors.js";
 import { buildRelease } from "../../manifest/build-release.js";
-import { loadReleaseSpec } from "../../manifest/release-spec.js";
+import { hostArch } from "../../base/arch.js";
+import { loadReleaseSpec, resolveExtensionFiles } from "../../manifest/release-spec.js";
 import { printJson, progressPrinter, table } from "../output.js";
 import { collect, parseCompressedKinds, parseVars } from "./shared.js";
 
@@ -62,11 +63,10 @@ export function registerRelease(program: Command): void {
           hint: "pass --base (os-release file or root dir) or set base: in the release spec",
         });
       }
-      const { hostArch } = await import("../../base/arch.js");
       const arches = flags.arch.length ? flags.arch : (s?.architectures ?? [hostArch()]);
       const extensions = flags.extension.length
-        ? flags.extension.map((e) => resolve(e))
-        : s?.extensions?.map((e) => resolve(loaded!.dir, e));
+        ? await resolveExtensionFiles(flags.extension, process.cwd())
+        : s?.extensions && (await resolveExtensionFiles(s.extensions, loaded!.dir, loaded!.file));
       const bar = progressPrinter(!flags.json);
       const mainPayload = flags.mainPayload ?? rel(s?.mainPayload);
       const baseUrl = flags.baseUrl ?? s?.baseUrl;

@@ -7,5 +7,6 @@ export function registerSchema(program: Command): void {
   program
     .command("schema")
     .description("print the JSON Schema of extension.yaml (for editors)")
+    .option("--json", "print as JSON (the output is always JSON)")
     .action(() => printJson(extensionJsonSchema()));
 }

@@ -17,9 +17,10 @@ export function registerVerify(program: Command): void {
     .option("--json", "print the report as JSON")
     .action(async (path: string, flags: { key: string[]; image?: string; json?: boolean }) => {
       const st = await stat(path).catch((e: unknown) => {
-        throw new SysextError("USAGE", `${path} does not exist`, {
+        throw new SysextError("VERIFY_FAILED", `cannot verify ${path}: ${(e as Error).message}`, {
           cause: e,
-          hint: "pass a payload file or a release directory",
+          location: { file: path },
+          hint: "pass a CrAU payload file (<name>.gz) or a release directory",
         });
       });
       const opts = flags.key.length ? { publicKeys: flags.key } : {};

@@ -11,6 +11,8 @@ export interface ArMember {
 
 const MAGIC = "!<arch>\n";
 const HEADER = 60;
+/** Longest member name we read (BSD "#1/N" names are stored in the member data). */
+const MAX_NAME = 4096;
 
 /**
  * Read the member table of an ar archive. Accepts GNU ("name/") and BSD ("#1/N") names and skips GNU
@@ -65,7 +67,8 @@ export async function readArMembers(file: string): Promise<ArMember[]> {
       const bsd = /^#1\/(\d+)$/.exec(rawName);
       if (bsd) {
         const len = Number(bsd[1]);
-        if (len > size) throw bad(`BSD long name of member at offset ${pos} exceeds its size`);
+        if (len > size || len > MAX_NAME)
+          throw bad(`BSD long name of member at offset ${pos} is ${len} bytes long`);
         const nb = Buffer.alloc(len);
         await fh.read(nb, 0, len, offset);
         name = nb.toString("utf8").replace(/\0+$/, "");

@@ -116,6 +116,22 @@ export async function readControlTar(
   return files;
 }
 
+/**
+ * A control field value that must match `shape` (deb-control(5)); package names and versions end up in
+ * file names and in the release file, so anything else is refused.
+ */
+function checked(file: string, field: string, value: string, shape: RegExp): string {
+  if (shape.test(value)) return value;
+  throw new SysextError(
+    "PACKAGE_INVALID",
+    `${file}: control field ${field} has the invalid value ${JSON.stringify(value)}`,
+    {
+      location: { file, field: field.toLowerCase() },
+      hint: "package names are lower-case letters, digits and +.-; versions letters, digits and .+~:-; the package is corrupt or not built by dpkg-deb",
+    },
+  );
+}
+
 /** Interpret the files of control.tar: the control paragraph, conffiles, maintainer scripts, triggers. */
 export function interpretControl(files: ReadonlyMap<string, string>, file: string): DebControl {
   const control = files.get("control");
@@ -140,9 +156,9 @@ export function interpretControl(files: ReadonlyMap<string, string>, file: strin
     }
     return v;
   };
-  const pkg = need("package");
-  const version = need("version");
-  const architecture = need("architecture");
+  const pkg = checked(file, "Package", need("package"), /^[a-z0-9][a-z0-9+.-]*$/);
+  const version = checked(file, "Version", need("version"), /^[A-Za-z0-9.+~:-]+$/);
+  const architecture = checked(file, "Architecture", need("architecture"), /^[a-z0-9-]+$/);
   const conffiles = (files.get("conffiles") ?? "")
     .split("\n")
     .map((l) => l.trim())

@@ -150,6 +150,7 @@ export async function readBaseStatus(root: string): Promise<AvailablePackage[] |
       {
         location: { file },
         cause: e,
+        hint: "make var/lib/dpkg/status of the base root readable, or set skipDependencyCheck: true on the deb source",
       },
     );
   }

@@ -17,6 +17,7 @@ import {
 } from "../deb/depends.js";
 import { analyzeMaintainerScripts, conffilesFinding } from "../deb/scripts.js";
 import { compareDebVersions, stripEpoch } from "../deb/version.js";
+import { comparePaths } from "../paths.js";
 import type { TreeBuilder } from "../tree.js";
 import { resolveSourcePath } from "./common.js";
 import type { SourceContext, SourceResult } from "./context.js";
@@ -252,7 +253,8 @@ async function resolvePackage(
   const absDir = resolveSourcePath(ctx.specDir, dir);
   let names: string[];
   try {
-    names = await readdir(absDir);
+    // Sorted, so that equal versions (an _amd64 and an _all build) resolve the same way on every file system.
+    names = (await readdir(absDir)).sort(comparePaths);
   } catch (e) {
     throw new SysextError(
       "PACKAGE_INVALID",
@@ -276,7 +278,7 @@ async function resolvePackage(
   pool.sort((a, b) => compareDebVersions(b.version, a.version));
   const best = pool[0];
   if (best) return join(absDir, best.name);
-  const debs = names.filter((n) => n.endsWith(".deb")).sort();
+  const debs = names.filter((n) => n.endsWith(".deb"));
   const listing =
     debs.length === 0
       ? "it holds no .deb files"

@@ -36,6 +36,7 @@ export async function openDecompressed(
     throw new SysextError("IO", `cannot open ${file}: ${(e as Error).message}`, {
       cause: e,
       location: { file },
+      hint: "check that the archive exists and is readable by the user running the build",
     });
   });
   try {

@@ -46,6 +46,7 @@ export async function addSymlinkSource(
   if (source.target.includes("\0")) {
     throw new SysextError("SOURCE_INVALID", `${origin}: target contains a NUL byte`, {
       location: { field: "target" },
+      hint: "give the link target as a plain path, e.g. ../lib/foo/bar or /usr/lib/foo/bar",
     });
   }
   builder.add({ type: "symlink", path, mode: 0o777, target: source.target, origin }, source.onConflict);

@@ -1,5 +1,5 @@
 // Streaming tar reader: parse an uncompressed tar with tar-stream, appending file data to a blob file.
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import tar, { type Header } from "tar-stream";
 import { SysextError } from "../../errors.js";
@@ -44,12 +44,26 @@ export async function readTarStream(
 ): Promise<number> {
   const { origin } = opts;
   const where = { origin, ...(opts.archive === undefined ? {} : { file: opts.archive }) };
-  const to = normalizeDestination(opts.to, origin);
-  // Open the blob file before data flows: tar-stream's iterator only sees entries emitted after it exists.
-  const blob = await open(opts.blobFile, "a");
-  let blobOffset = (await blob.stat()).size;
-  const extract = tar.extract();
   const source = input as Readable;
+  let to: string;
+  let blob: FileHandle;
+  let blobOffset: number;
+  try {
+    to = normalizeDestination(opts.to, origin);
+    // Open the blob file before data flows: tar-stream's iterator only sees entries emitted after it exists.
+    blob = await open(opts.blobFile, "a");
+    blobOffset = (await blob.stat()).size;
+  } catch (e) {
+    // Nobody will read the input: stop it, or a decompressor process would keep the program alive.
+    source.destroy();
+    if (e instanceof SysextError) throw e;
+    throw new SysextError("IO", `cannot write ${opts.blobFile}: ${(e as Error).message}`, {
+      cause: e,
+      location: { file: opts.blobFile },
+      hint: "the build's work directory (under TMPDIR) must be writable and have space for the unpacked archives",
+    });
+  }
+  const extract = tar.extract();
   source.on("error", (e: Error) => extract.destroy(e));
   source.pipe(extract);
   const files = new Map<string, { size: number; offset: number; mode: number }>();
@@ -212,10 +226,7 @@ function paxXattrs(pax: Record<string, string> | null | undefined): Record<strin
 }
 
 /** Append one member's data to the blob, a chunk at a time; returns the number of bytes written. */
-async function appendEntry(
-  entry: AsyncIterable<unknown>,
-  blob: import("node:fs/promises").FileHandle,
-): Promise<number> {
+async function appendEntry(entry: AsyncIterable<unknown>, blob: FileHandle): Promise<number> {
   let written = 0;
   for await (const data of entry) {
     const chunk = data as Buffer;

@@ -1,0 +1,228 @@
+// Planning a release directory: validate inputs, hash images, load keys, refuse an outDir holding another release.
+import { readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { isSystemdArch } from "../base/arch.js";
+import type { Finding } from "../checks/finding.js";
+import { SysextError } from "../errors.js";
+import { digestFile, exists } from "../util/fs.js";
+import type { CompressionKind } from "../payload/compressed.js";
+import { requireBlockMultiple } from "../payload/image-io.js";
+import { loadSigningKeys } from "../payload/sign.js";
+import { versionedImageName } from "./formats.js";
+import { releaseManifestSchema, type MainPayload, type ReleaseManifest } from "./schema.js";
+
+export interface ReleaseExtensionInput {
+  readonly name: string;
+  /** systemd architecture (x86-64, arm64, ...). */
+  readonly arch: string;
+  /** The built raw image. */
+  readonly image: string;
+  readonly release: Readonly<Record<string, string>>;
+  readonly sysextVersionId?: string;
+  /** The image's release file carries user.extension-release.strict=0 (merges under any file name). */
+  readonly nonStrictName: boolean;
+}
+
+export interface WriteReleaseOptions {
+  readonly outDir: string;
+  readonly base: { readonly id: string; readonly versionId: string };
+  readonly extensions: readonly ReleaseExtensionInput[];
+  /** PEM RSA private keys for the CrAU payloads, throwaway first, real key last (at most 3). */
+  readonly keys: readonly string[];
+  readonly mainPayload?: { readonly file: string } | MainPayload;
+  readonly baseUrl?: string;
+  /** Release version; default base.versionId. */
+  readonly version?: string;
+  readonly compressed?: readonly CompressionKind[];
+  readonly workers?: number;
+}
+
+/** A checked release, ready to publish: nothing has been written yet. */
+export interface ReleasePlan {
+  readonly options: WriteReleaseOptions;
+  readonly version: string;
+  /** The extensions, sorted byte-wise by name. */
+  readonly extensions: readonly ReleaseExtensionInput[];
+  readonly compressed: readonly CompressionKind[];
+  /** manifest.json without its extensions (they are filled in once every file is hashed). */
+  readonly skeleton: ReleaseManifest;
+  readonly findings: readonly Finding[];
+}
+
+const VERSION_RE = /^[A-Za-z0-9._+-]+$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+const invalid = (message: string, hint: string, field?: string) =>
+  new SysextError("RELEASE_INVALID", message, { hint, ...(field ? { location: { field } } : {}) });
+
+/** The main OS payload's name, size and hashes; a missing file is refused before anything is written. */
+async function resolveMain(main: WriteReleaseOptions["mainPayload"]): Promise<MainPayload | undefined> {
+  if (!main) return undefined;
+  if (!("file" in main)) return main;
+  if (!(await exists(main.file)) || !(await stat(main.file)).isFile()) {
+    throw new SysextError("RELEASE_INVALID", `main payload ${main.file} does not exist`, {
+      location: { file: main.file, field: "mainPayload" },
+      hint: "pass the OS update payload file (e.g. flatcar_production_update.gz) or its name, size and hashes",
+    });
+  }
+  const d = await digestFile(main.file);
+  return { name: basename(main.file), size: d.size, sha1Base64: d.sha1Base64, sha256: d.sha256 };
+}
+
+/** What makes two releases the same: version, base, URLs, main payload, images, release keys, signers. */
+function identity(m: ReleaseManifest): string {
+  return JSON.stringify({
+    version: m.version,
+    base: m.base,
+    baseUrl: m.baseUrl ?? null,
+    main: m.mainPayload ?? null,
+    ext: m.extensions.map((e) => ({
+      name: e.name,
+      arch: e.arch,
+      image: e.image.sha256,
+      release: Object.entries(e.release).sort(),
+      v: e.sysextVersionId ?? null,
+      payloads: e.payloads.map((p) => [p.kind, p.keyFingerprints]),
+    })),
+  });
+}
+
+/** Check one extension input and hash its image; returns the image's SHA-256. */
+async function checkExtension(
+  e: ReleaseExtensionInput,
+  i: number,
+  all: readonly ReleaseExtensionInput[],
+): Promise<string> {
+  const field = (k: string) => `extensions[${i}].${k}`;
+  if (!NAME_RE.test(e.name))
+    throw invalid(
+      `extension name ${JSON.stringify(e.name)} is not a plain file name`,
+      "use letters, digits, '.', '_' and '-'",
+      field("name"),
+    );
+  if (all.findIndex((x) => x.name === e.name) !== i)
+    throw invalid(
+      `extension ${e.name} is listed twice`,
+      "list each extension once per release",
+      field("name"),
+    );
+  if (!isSystemdArch(e.arch))
+    throw invalid(
+      `architecture ${JSON.stringify(e.arch)} is not a systemd architecture name`,
+      "use x86-64, arm64, ... (the spelling of ARCHITECTURE=)",
+      field("arch"),
+    );
+  if (!(await exists(e.image)))
+    throw new SysextError("RELEASE_INVALID", `image ${e.image} of extension ${e.name} does not exist`, {
+      location: { file: e.image, field: field("image") },
+      hint: "build the extension first (sysextkit build)",
+    });
+  const d = await digestFile(e.image);
+  requireBlockMultiple(e.image, d.size);
+  return d.sha256;
+}
+
+function extensionFindings(e: ReleaseExtensionInput, o: WriteReleaseOptions, version: string): Finding[] {
+  const out: Finding[] = [];
+  if (!e.nonStrictName) {
+    out.push({
+      code: "sysupdate-strict-name",
+      severity: "warning",
+      message: `extension ${e.name} is published as ${versionedImageName(e.name, version, e.arch)} but its release file lacks user.extension-release.strict=0: installed under that name (not via the ${e.name}.raw symlink) systemd-sysext refuses it`,
+      hint: "set release.nonStrictName: true in the extension spec",
+    });
+  }
+  const id = e.release.ID;
+  const versionId = e.release.VERSION_ID ?? o.base.versionId;
+  if (id !== undefined && id !== "_any" && (id !== o.base.id || versionId !== o.base.versionId)) {
+    out.push({
+      code: "release-base-mismatch",
+      severity: "warning",
+      message: `extension ${e.name} declares ID=${id} VERSION_ID=${e.release.VERSION_ID ?? ""}, the release is for ${o.base.id} ${o.base.versionId}`,
+      hint: "build the extension against the release's base",
+    });
+  }
+  return out;
+}
+
+/**
+ * Validate a release before anything is written: names, architectures, images (present, multiple of
+ * 4096), signing keys, the main payload, and that outDir holds no manifest.json of a different release.
+ */
+export async function planRelease(options: WriteReleaseOptions): Promise<ReleasePlan> {
+  const version = options.version ?? options.base.versionId;
+  if (!VERSION_RE.test(version)) {
+    throw invalid(
+      `release version ${JSON.stringify(version)} has characters sysupdate does not accept`,
+      "use only [A-Za-z0-9._+-]",
+      "version",
+    );
+  }
+  if (options.extensions.length === 0)
+    throw invalid("the release has no extensions", "add at least one extension", "extensions");
+  const exts = [...options.extensions].sort((a, b) =>
+    Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)),
+  );
+  const arches = new Set(exts.map((e) => e.arch));
+  if (arches.size > 1) {
+    throw invalid(
+      `extensions span architectures ${[...arches].join(", ")}`,
+      "write one release directory per architecture (OUT/<arch>/), as Omaha serves one architecture per response",
+      "extensions",
+    );
+  }
+  const imageHashes: string[] = [];
+  const findings: Finding[] = [];
+  for (const [i, e] of exts.entries()) {
+    imageHashes.push(await checkExtension(e, i, exts));
+    findings.push(...extensionFindings(e, options, version));
+  }
+  const keys = await loadSigningKeys(options.keys);
+  const main = await resolveMain(options.mainPayload);
+  const compressed = [...new Set(options.compressed ?? [])].sort();
+  const skeleton: ReleaseManifest = {
+    schemaVersion: 1,
+    version,
+    base: { id: options.base.id, versionId: options.base.versionId },
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(main ? { mainPayload: main } : {}),
+    extensions: [],
+  };
+  const fingerprints = keys.map((k) => k.fingerprint);
+  const planned = identity({
+    ...skeleton,
+    extensions: exts.map((e, i) => ({
+      name: e.name,
+      arch: e.arch,
+      image: { file: "", size: 0, sha256: imageHashes[i]!, sha1Base64: "" },
+      release: { ...e.release },
+      ...(e.sysextVersionId ? { sysextVersionId: e.sysextVersionId } : {}),
+      install: { versionedName: "", symlink: "" },
+      payloads: [
+        { kind: "crau" as const, keyFingerprints: fingerprints },
+        ...compressed.map((k) => ({ kind: k, keyFingerprints: [] })),
+      ].map((p) => ({ file: "", size: 0, sha256: "", sha1Base64: "", ...p })),
+    })),
+  });
+  await refuseOtherRelease(options.outDir, planned);
+  return { options, version, extensions: exts, compressed, skeleton, findings };
+}
+
+/** An outDir whose manifest.json describes another release (or cannot be read) is never overwritten. */
+async function refuseOtherRelease(outDir: string, planned: string): Promise<void> {
+  const manifestPath = join(outDir, "manifest.json");
+  if (!(await exists(manifestPath))) return;
+  let same = false;
+  try {
+    same =
+      identity(releaseManifestSchema.parse(JSON.parse(await readFile(manifestPath, "utf8")))) === planned;
+  } catch {
+    same = false;
+  }
+  if (!same) {
+    throw new SysextError("OUTPUT_EXISTS", `${outDir} already holds a different release`, {
+      location: { file: manifestPath },
+      hint: "choose an empty output directory (releases are immutable once published)",
+    });
+  }
+}
