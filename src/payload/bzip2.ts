@@ -8,6 +8,23 @@ import { SysextError } from "../errors.js";
 export const BATCH_CHUNKS = 8;
 
 /**
+ * Cut `count` chunks into batches of BATCH_CHUNKS, shrinking to 4, 2 and 1 chunk near the end so that no
+ * worker is left with a long last batch while the others idle. Returns [start, end) chunk ranges.
+ */
+export function planBatches(count: number, workers: number): Array<readonly [number, number]> {
+  const out: Array<readonly [number, number]> = [];
+  for (let i = 0; i < count; ) {
+    const remaining = count - i;
+    let size = BATCH_CHUNKS;
+    while (size > 1 && remaining < size * workers * 2) size >>= 1;
+    size = Math.min(size, remaining);
+    out.push([i, i + size]);
+    i += size;
+  }
+  return out;
+}
+
+/**
  * Compress each buffer with `bzip2 -9` in a single process: the chunks are written as files in `dir`,
  * compressed with `bzip2 -9 -k` (one .bz2 per file), read back and removed. Returns the compressed
  * buffers in input order.

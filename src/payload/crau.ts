@@ -6,7 +6,7 @@ import { SysextError } from "../errors.js";
 import { requireTool } from "../util/exec.js";
 import { tempSibling, withAtomicOutput, writeFileAtomic } from "../util/fs.js";
 import type { SigningKey } from "./keys.js";
-import { BATCH_CHUNKS, bzip2Batch } from "./bzip2.js";
+import { bzip2Batch, planBatches } from "./bzip2.js";
 import { checkCrauImage, readExact } from "./image-io.js";
 import { defaultWorkers, runOrdered } from "./pool.js";
 import {
@@ -95,15 +95,17 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
     blobs = await open(blobsPath, "w");
     const out = blobs;
     const count = Math.ceil(size / CHUNK_SIZE);
-    const batches = Math.ceil(count / BATCH_CHUNKS);
+    const workers = options.workers ?? defaultWorkers();
+    const batches = planBatches(count, workers);
     const chunkDir = await mkdtemp(`${blobsPath}-chunks-`);
     cleanup.push(chunkDir);
     await runOrdered<Buffer[], Buffer[]>({
-      count: batches,
-      workers: options.workers ?? defaultWorkers(),
+      count: batches.length,
+      workers,
       produce: async (b) => {
         const raws: Buffer[] = [];
-        for (let i = b * BATCH_CHUNKS; i < Math.min(count, (b + 1) * BATCH_CHUNKS); i++) {
+        const [start, end] = batches[b]!;
+        for (let i = start; i < end; i++) {
           const length = Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE);
           const chunk = await readExact(src, options.image, i * CHUNK_SIZE, length);
           imageHash.update(chunk);
@@ -114,7 +116,7 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
       work: (raws, b) => bzip2Batch(bin, chunkDir, b, raws),
       consume: async (bzs, raws, b) => {
         for (let k = 0; k < raws.length; k++) {
-          const i = b * BATCH_CHUNKS + k;
+          const i = batches[b]![0] + k;
           const raw = raws[k]!;
           const bz = bzs[k]!;
           const useBz = bz.length < raw.length;
