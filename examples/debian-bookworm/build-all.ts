@@ -8,7 +8,13 @@
 // for that base with the library API; a table of what was built ends the run.
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildExtension, loadSpecFile, readBase, type BuildResult } from "../../src/index.js";
+import {
+  buildExtension,
+  loadSpecFile,
+  readBase,
+  type BuildResult,
+  type LoadedSpec,
+} from "../../src/index.js";
 import { CATALOG_DIR, resolveExtensionFiles } from "../../src/manifest/release-spec.js";
 import { defaultCacheDir } from "../../src/util/cache.js";
 import { checkMerge, hostFromBase } from "../../src/release/host-check.js";
@@ -17,8 +23,8 @@ import { debianArch } from "../../src/base/arch.js";
 import { table, humanSize } from "../../src/cli/output.js";
 import { SysextError } from "../../src/errors.js";
 import type { Finding } from "../../src/checks/finding.js";
-import { downloadDebs, ensureBase } from "./debs.js";
-import { allOemPackages, BASE_INCLUDE } from "./packages.js";
+import { debPackagesOf, downloadDebs, ensureBase } from "./debs.js";
+import { BASE_INCLUDE } from "./packages.js";
 
 const { values } = parseArgs({
   options: {
@@ -61,20 +67,23 @@ function fail(name: string, e: unknown): never {
 log(`sysextkit example: every OEM extension for Debian 12 (cache: ${cache})`);
 let debDir = "";
 let base: Awaited<ReturnType<typeof readBase>>;
+const specs: LoadedSpec[] = [];
+for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) {
+  specs.push(await loadSpecFile(file).catch((e: unknown) => fail(file, e)));
+}
 try {
   const root =
     values.base ?? (await ensureBase(join(cache, "bases", "bookworm-systemd"), { include: BASE_INCLUDE }));
   base = await readBase({ path: root });
   const debArch = debianArch(base.arch);
   debDir = join(cache, "debs", debArch);
-  await downloadDebs(allOemPackages(), debDir, debArch);
+  await downloadDebs(debPackagesOf(specs), debDir, debArch);
 } catch (e) {
   fail("setup", e);
 }
 
 const results: BuildResult[] = [];
-for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) {
-  const spec = await loadSpecFile(file).catch((e: unknown) => fail(file, e));
+for (const spec of specs) {
   const name = spec.spec.name;
   log(`build: ${name} ...`);
   let lastPhase = "";

@@ -3,6 +3,7 @@ import { execa } from "execa";
 import { access, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { SysextError } from "../../src/errors.js";
+import type { LoadedSpec } from "../../src/spec/load.js";
 import { requireTool } from "../../src/util/exec.js";
 
 /** Marker file written into a base root once debootstrap has finished (never present in a partial root). */
@@ -220,4 +221,16 @@ export async function resolveClosure(packages: readonly string[], baseDir: strin
     .map((l) => /^Inst (\S+)/.exec(l)?.[1])
     .filter((n): n is string => n !== undefined);
   return [...new Set(names)].sort();
+}
+
+/** Package names bundled by the `deb` sources of these specs (entries that are names, not .deb paths). */
+export function debPackagesOf(specs: readonly LoadedSpec[]): string[] {
+  const names = new Set<string>();
+  for (const { spec } of specs) {
+    for (const source of spec.sources) {
+      if (source.type !== "deb") continue;
+      for (const p of source.packages) if (!p.includes("/") && !p.endsWith(".deb")) names.add(p);
+    }
+  }
+  return [...names].sort();
 }

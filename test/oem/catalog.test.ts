@@ -12,8 +12,8 @@ import { CATALOG_DIR, resolveExtensionFiles } from "../../src/manifest/release-s
 import { checkMerge, hostFromBase, type HostIdentity } from "../../src/release/host-check.js";
 import { loadSpecFile } from "../../src/spec/load.js";
 import { defaultCacheDir } from "../../src/util/cache.js";
-import { downloadDebs, ensureBase } from "../../examples/debian-bookworm/debs.js";
-import { allOemPackages, BASE_INCLUDE } from "../../examples/debian-bookworm/packages.js";
+import { debPackagesOf, downloadDebs, ensureBase } from "../../examples/debian-bookworm/debs.js";
+import { BASE_INCLUDE } from "../../examples/debian-bookworm/packages.js";
 import { cli } from "../helpers/cli.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
@@ -65,9 +65,11 @@ describe.skipIf(!ready)("the OEM catalog on a Debian 12 base", () => {
     base = await readBase({ path: baseRoot });
     const debArch = debianArch(base.arch);
     const debDir = join(cache, "debs", debArch);
-    await downloadDebs(allOemPackages(), debDir, debArch);
-    for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) {
-      const spec = await loadSpecFile(file);
+    const specs = await Promise.all(
+      (await resolveExtensionFiles(undefined, CATALOG_DIR)).map((f) => loadSpecFile(f)),
+    );
+    await downloadDebs(debPackagesOf(specs), debDir, debArch);
+    for (const spec of specs) {
       const r = await buildExtension({ spec, base, outDir: join(tmp, "out"), vars: { debDir } });
       built.set(r.name, r);
     }
