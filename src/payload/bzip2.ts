@@ -13,7 +13,7 @@ export const BATCH_CHUNKS = 8;
  */
 export function planBatches(count: number, workers: number): Array<readonly [number, number]> {
   const out: Array<readonly [number, number]> = [];
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     const remaining = count - i;
     let size = BATCH_CHUNKS;
     while (size > 1 && remaining < size * workers * 2) size >>= 1;
