@@ -9,7 +9,7 @@ import { checkBaseSupported, describeBinding } from "./base/support.js";
 import { blockingFindings, type Finding } from "./checks/finding.js";
 import { runChecks } from "./checks/index.js";
 import { SysextError } from "./errors.js";
-import { writeImage } from "./image/index.js";
+import { effectiveCompression, writeImage } from "./image/index.js";
 import { releaseFields, releaseFileEntry, EXTENSION_RELEASE_DIR } from "./release/release-file.js";
 import type { LoadedSpec } from "./spec/load.js";
 import type { Compression, ImageFormat } from "./spec/schema.js";
@@ -100,7 +100,7 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   const base = isBaseRelease(options.base) ? options.base : await readBase(options.base);
   checkBaseSupported(options.spec, base, findings);
   const format = options.format ?? spec.image.format;
-  const compression = options.compression ?? spec.image.compression;
+  const compression = effectiveCompression(format, options.compression ?? spec.image.compression);
   const templatesDir = options.templatesDir ?? DEFAULT_TEMPLATES_DIR;
   const builtins = builtinVars({ spec, base, arch: base.arch, specDir, templatesDir });
   const vars = resolveVars(spec, builtins, options.vars, specFile);

@@ -1,8 +1,8 @@
 // Image backends behind one entry point: squashfs, erofs or a plain directory, written exactly at `out`.
-import type { ImageFormat } from "../spec/schema.js";
+import type { Compression, ImageFormat } from "../spec/schema.js";
 import { writeDirectory } from "./directory.js";
-import { writeErofs, type ErofsOptions } from "./erofs.js";
-import { writeSquashfs } from "./squashfs.js";
+import { EROFS_DEFAULT_COMPRESSION, writeErofs, type ErofsOptions } from "./erofs.js";
+import { SQUASHFS_DEFAULT_COMPRESSION, writeSquashfs } from "./squashfs.js";
 
 export interface ImageWriteOptions extends ErofsOptions {
   readonly format: ImageFormat;
@@ -18,6 +18,15 @@ export async function writeImage(o: ImageWriteOptions): Promise<void> {
     case "directory":
       return writeDirectory(o);
   }
+}
+
+/** The compression a format uses when none is asked for (undefined: the format does not compress). */
+export function effectiveCompression(
+  format: ImageFormat,
+  asked: Compression | undefined,
+): Compression | undefined {
+  if (asked !== undefined || format === "directory") return asked;
+  return format === "squashfs" ? SQUASHFS_DEFAULT_COMPRESSION : EROFS_DEFAULT_COMPRESSION;
 }
 
 export { treeToTar } from "./tar-writer.js";
