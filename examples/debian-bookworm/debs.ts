@@ -1,25 +1,17 @@
 // Example helpers: fetch .deb files with apt-get download and create a cached debootstrap base root.
 import { execa } from "execa";
-import { access, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { SysextError } from "../../src/errors.js";
 import type { LoadedSpec } from "../../src/spec/load.js";
 import { requireTool } from "../../src/util/exec.js";
+import { exists } from "../../src/util/fs.js";
 
 /** Marker file written into a base root once debootstrap has finished (never present in a partial root). */
 export const BASE_MARKER = ".sysextkit-base-complete";
 
 function progress(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** apt spells epochs in file names as %3a; a package file is NAME_VERSION_ARCH.deb with ARCH the target or "all". */

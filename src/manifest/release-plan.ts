@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { isSystemdArch } from "../base/arch.js";
 import type { Finding } from "../checks/finding.js";
 import { SysextError } from "../errors.js";
-import { digestFile, exists } from "../util/fs.js";
+import { digestFile, exists, type FileDigest } from "../util/fs.js";
 import type { CompressionKind } from "../payload/compressed.js";
 import { requireBlockMultiple } from "../payload/image-io.js";
 import { loadSigningKeys } from "../payload/sign.js";
@@ -43,6 +43,8 @@ export interface ReleasePlan {
   readonly version: string;
   /** The extensions, sorted byte-wise by name. */
   readonly extensions: readonly ReleaseExtensionInput[];
+  /** Digest of each extension's image, in the order of `extensions` (published images are links or copies). */
+  readonly imageDigests: readonly FileDigest[];
   readonly compressed: readonly CompressionKind[];
   /** manifest.json without its extensions (they are filled in once every file is hashed). */
   readonly skeleton: ReleaseManifest;
@@ -87,12 +89,12 @@ function identity(m: ReleaseManifest): string {
   });
 }
 
-/** Check one extension input and hash its image; returns the image's SHA-256. */
+/** Check one extension input and hash its image; returns the image's digest. */
 async function checkExtension(
   e: ReleaseExtensionInput,
   i: number,
   all: readonly ReleaseExtensionInput[],
-): Promise<string> {
+): Promise<FileDigest> {
   const field = (k: string) => `extensions[${i}].${k}`;
   if (!NAME_RE.test(e.name))
     throw invalid(
@@ -119,7 +121,7 @@ async function checkExtension(
     });
   const d = await digestFile(e.image);
   requireBlockMultiple(e.image, d.size);
-  return d.sha256;
+  return d;
 }
 
 function extensionFindings(e: ReleaseExtensionInput, o: WriteReleaseOptions, version: string): Finding[] {
@@ -171,10 +173,10 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
       "extensions",
     );
   }
-  const imageHashes: string[] = [];
+  const imageDigests: FileDigest[] = [];
   const findings: Finding[] = [];
   for (const [i, e] of exts.entries()) {
-    imageHashes.push(await checkExtension(e, i, exts));
+    imageDigests.push(await checkExtension(e, i, exts));
     findings.push(...extensionFindings(e, options, version));
   }
   const keys = await loadSigningKeys(options.keys);
@@ -194,7 +196,7 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
     extensions: exts.map((e, i) => ({
       name: e.name,
       arch: e.arch,
-      image: { file: "", size: 0, sha256: imageHashes[i]!, sha1Base64: "" },
+      image: { file: "", size: 0, sha256: imageDigests[i]!.sha256, sha1Base64: "" },
       release: { ...e.release },
       ...(e.sysextVersionId ? { sysextVersionId: e.sysextVersionId } : {}),
       install: { versionedName: "", symlink: "" },
@@ -205,7 +207,7 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
     })),
   });
   await refuseOtherRelease(options.outDir, planned);
-  return { options, version, extensions: exts, compressed, skeleton, findings };
+  return { options, version, extensions: exts, imageDigests, compressed, skeleton, findings };
 }
 
 /** An outDir whose manifest.json describes another release (or cannot be read) is never overwritten. */

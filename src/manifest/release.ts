@@ -53,13 +53,13 @@ export async function writeRelease(options: WriteReleaseOptions): Promise<Releas
 async function publishExtension(
   plan: ReleasePlan,
   e: ReleaseExtensionInput,
+  imageDigest: FileDigest,
   files: Map<string, FileDigest>,
 ): Promise<ExtensionEntry> {
   const { options, version } = plan;
   const imageName = versionedImageName(e.name, version, e.arch);
   const imagePath = join(options.outDir, imageName);
   await publishImage(e.image, imagePath);
-  const imageDigest = await digestFile(imagePath);
   files.set(imageName, imageDigest);
   const crau = await createPayload({
     image: imagePath,
@@ -121,7 +121,9 @@ export async function publishRelease(plan: ReleasePlan): Promise<ReleaseResult> 
   const { options } = plan;
   const files = new Map<string, FileDigest>();
   const entries: ExtensionEntry[] = [];
-  for (const e of plan.extensions) entries.push(await publishExtension(plan, e, files));
+  for (const [i, e] of plan.extensions.entries()) {
+    entries.push(await publishExtension(plan, e, plan.imageDigests[i]!, files));
+  }
   const manifest = releaseManifestSchema.parse({ ...plan.skeleton, extensions: entries });
 
   const texts = new Map<string, string>();
