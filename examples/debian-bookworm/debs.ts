@@ -6,6 +6,7 @@ import { SysextError } from "../../src/errors.js";
 import type { LoadedSpec } from "../../src/spec/load.js";
 import { requireTool } from "../../src/util/exec.js";
 import { exists } from "../../src/util/fs.js";
+import { withLock } from "../../src/util/lock.js";
 
 /** Marker file written into a base root once debootstrap has finished (never present in a partial root). */
 export const BASE_MARKER = ".sysextkit-base-complete";
@@ -98,15 +99,29 @@ export interface BaseOptions {
   readonly include?: readonly string[];
   /** Debian architecture (default: the host's). */
   readonly arch?: string;
+  /**
+   * Shell commands run with `chroot ROOT sh -ec` after debootstrap, before the root is marked complete
+   * (for example enabling a unit). Part of the marker: another script means another root.
+   */
+  readonly setup?: string;
 }
 
 /**
  * A Debian root made by debootstrap, created once: built in a sibling directory, marked complete, then
  * renamed into place, so a half-done root is never used. An existing root made with other options is
- * an error (remove it to rebuild). Returns the absolute path of the root.
+ * an error (remove it to rebuild). Concurrent callers (parallel test files, two builds) wait for each
+ * other on a lock next to the root. Returns the absolute path of the root.
  */
 export async function ensureBase(dir: string, opts: BaseOptions = {}): Promise<string> {
   const root = resolve(dir);
+  await mkdir(join(root, ".."), { recursive: true });
+  return withLock(root, () => ensureBaseLocked(root, opts), {
+    waitMs: 45 * 60_000,
+    what: `base root ${root}`,
+  });
+}
+
+async function ensureBaseLocked(root: string, opts: BaseOptions): Promise<string> {
   const suite = opts.suite ?? "bookworm";
   const mirror = opts.mirror ?? "http://deb.debian.org/debian";
   const variant = opts.variant ?? "minbase";
@@ -114,7 +129,9 @@ export async function ensureBase(dir: string, opts: BaseOptions = {}): Promise<s
   const args = [`--variant=${variant}`];
   if (include.length > 0) args.push(`--include=${include.join(",")}`);
   if (opts.arch) args.push(`--arch=${opts.arch}`);
-  const marker = `suite=${suite}\nvariant=${variant}\ninclude=${include.join(",")}\narch=${opts.arch ?? ""}\n`;
+  const marker =
+    `suite=${suite}\nvariant=${variant}\ninclude=${include.join(",")}\narch=${opts.arch ?? ""}\n` +
+    (opts.setup ? `setup=${JSON.stringify(opts.setup)}\n` : "");
 
   if (await exists(root)) {
     const found = await readFile(join(root, BASE_MARKER), "utf8").catch(() => undefined);
@@ -140,7 +157,6 @@ export async function ensureBase(dir: string, opts: BaseOptions = {}): Promise<s
   }
   const partial = `${root}.partial`;
   await rm(partial, { recursive: true, force: true });
-  await mkdir(join(root, ".."), { recursive: true });
   progress(`base: debootstrap ${args.join(" ")} ${suite} ${root} (about a minute, once)`);
   const child = execa(debootstrap, [...args, suite, partial, mirror], { all: true, reject: false });
   const tail: string[] = [];
@@ -166,6 +182,24 @@ export async function ensureBase(dir: string, opts: BaseOptions = {}): Promise<s
         hint: `check network access to ${mirror}; the command was: debootstrap ${args.join(" ")} ${suite} DIR ${mirror}`,
       },
     );
+  }
+  if (opts.setup) {
+    progress("base:   running the setup script in the new root");
+    const r = await execa(await requireTool("chroot"), [partial, "sh", "-ec", opts.setup], {
+      all: true,
+      reject: false,
+      env: { DEBIAN_FRONTEND: "noninteractive", PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    });
+    if (r.exitCode !== 0) {
+      await rm(partial, { recursive: true, force: true });
+      throw new SysextError(
+        "TOOL_FAILED",
+        `setup script of base ${root} failed: ${lastLine(String(r.all))}`,
+        {
+          hint: "fix the setup commands of this base (they run with chroot ROOT sh -ec)",
+        },
+      );
+    }
   }
   await writeFile(join(partial, BASE_MARKER), marker);
   await rename(partial, root);

@@ -29,6 +29,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   tar: "tar",
   ar: "binutils",
   unshare: "util-linux",
+  chroot: "coreutils",
+  dpkg: "dpkg",
 };
 
 const found = new Map<string, string>();

@@ -1,0 +1,53 @@
+// Named Debian roots the example and tests use (newer systemd via chroot, bootable guests), made once by debootstrap and cached.
+import { join } from "node:path";
+import { ensureBase, type BaseOptions } from "../examples/debian-bookworm/debs.js";
+import { BASE_INCLUDE } from "../examples/debian-bookworm/packages.js";
+import { defaultCacheDir } from "../src/util/cache.js";
+
+/**
+ * Every root a test may ask for, by name. `.ci/run` makes them up front (scripts/setup-roots.ts) so the
+ * tests do not spend their time in debootstrap; a test that runs first locally makes its own.
+ */
+export const ROOTS = {
+  /** Debian 12 minbase + systemd: the example's base release and the catalog test's merge root. */
+  "bookworm-systemd": { suite: "bookworm", include: BASE_INCLUDE },
+  /** Debian 13: systemd 257 (sysext, dissect, repart --make-ddi, sysupdate, systemd-pull). */
+  "trixie-tools": {
+    suite: "trixie",
+    include: [
+      "systemd",
+      "dbus",
+      "systemd-container",
+      "systemd-repart",
+      "erofs-utils",
+      "squashfs-tools",
+      "cryptsetup-bin",
+      "openssl",
+      "gpg",
+      "ca-certificates",
+    ],
+  },
+  /** Debian unstable: the newest systemd (262 when written). */
+  "sid-tools": {
+    suite: "sid",
+    include: [
+      "systemd",
+      "dbus",
+      "systemd-container",
+      "systemd-repart",
+      "erofs-utils",
+      "squashfs-tools",
+      "cryptsetup-bin",
+      "openssl",
+      "gpg",
+      "ca-certificates",
+    ],
+  },
+} as const satisfies Record<string, BaseOptions>;
+
+export type RootName = keyof typeof ROOTS;
+
+/** Path of a named root under the cache, made now when it is not there yet (needs root and the mirror). */
+export async function ensureRoot(name: RootName): Promise<string> {
+  return ensureBase(join(defaultCacheDir(), "bases", name), ROOTS[name]);
+}

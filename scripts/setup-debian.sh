@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The one list of Debian packages sysextkit's example and tests need: installs what is missing (idempotent).
+#
+#   bash scripts/setup-debian.sh          # as root on Debian 12; apt-get update runs only when something is missing
+#
+# Each group says who needs it. README command 1 and .ci/run both call this script; add packages here only.
+set -euo pipefail
+
+packages=(
+  # image backends and readers
+  squashfs-tools      # mksquashfs, unsquashfs
+  erofs-utils         # mkfs.erofs, fsck.erofs, dump.erofs
+  # systemd 252 tools: the real merge and dissect the tests compare against
+  systemd             # systemd-sysext
+  systemd-container   # systemd-dissect
+  util-linux          # unshare, mount
+  cryptsetup-bin      # veritysetup
+  # the Debian base roots (example and integration tests)
+  debootstrap
+  ca-certificates
+  # package inputs
+  binutils            # ar, for test .deb files
+  dpkg-dev            # dpkg-architecture and friends
+  # compression tools used by sources and payloads
+  bzip2 xz-utils zstd gzip tar
+  # signatures
+  openssl             # independent signature checks in tests
+  attr                # setfattr/getfattr: xattr tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup-debian: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "setup-debian: missing packages: ${missing[*]}" >&2
+  echo "setup-debian: run this script as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "setup-debian: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup-debian: done"
