@@ -52,6 +52,8 @@ const ALIASES: Readonly<Record<string, SystemdArch>> = {
   "386": "x86",
   aarch64: "arm64",
   "arm64-usr": "arm64",
+  armv7hl: "arm",
+  armhfp: "arm",
   aarch64_be: "arm64-be",
   armhf: "arm",
   armel: "arm",
@@ -79,6 +81,32 @@ const DEBIAN: Partial<Record<SystemdArch, string>> = {
   "mips64-le": "mips64el",
   "mips-le": "mipsel",
 };
+
+/**
+ * RPM architecture names per systemd architecture, preferred first (rpm's arch_compat for the
+ * packages a machine of that architecture installs). "noarch" packages fit every architecture.
+ */
+const RPM: Partial<Record<SystemdArch, readonly string[]>> = {
+  "x86-64": ["x86_64", "amd64"],
+  x86: ["i686", "i586", "i486", "i386"],
+  arm64: ["aarch64"],
+  arm: ["armv7hl", "armv7hnl", "armhfp", "armv7l"],
+  "ppc64-le": ["ppc64le"],
+  ppc64: ["ppc64"],
+  s390x: ["s390x"],
+  riscv64: ["riscv64"],
+  loongarch64: ["loongarch64"],
+};
+
+/** The RPM architecture names of packages that run on `arch` (without noarch); [] when none is known. */
+export function rpmArches(arch: SystemdArch): readonly string[] {
+  return RPM[arch] ?? [];
+}
+
+/** The main RPM architecture name of `arch` (x86-64 -> x86_64), or "" when there is none. */
+export function rpmArch(arch: SystemdArch): string {
+  return RPM[arch]?.[0] ?? "";
+}
 
 export function isSystemdArch(name: string): name is SystemdArch {
   return (SYSTEMD_ARCHITECTURES as readonly string[]).includes(name);

@@ -58,7 +58,8 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
   if (setfattr) {
     for (const e of withXattrs) {
       for (const name of Object.keys(e.xattrs!).sort()) {
-        const value = `0x${Buffer.from(e.xattrs![name]!, "utf8").toString("hex")}`;
+        const raw = e.xattrs![name]!;
+        const value = `0x${(typeof raw === "string" ? Buffer.from(raw, "utf8") : Buffer.from(raw)).toString("hex")}`;
         try {
           await execa(setfattr, ["-h", "-n", name, "-v", value, join(dir, e.path)]);
         } catch (err) {

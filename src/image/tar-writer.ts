@@ -68,7 +68,14 @@ function header(entry: TreeEntry, mtime: Date): Header {
           },
         );
       }
-      pax[`SCHILY.xattr.${name}`] = entry.xattrs![name]!;
+      const value = entry.xattrs![name]!;
+      // Text goes into SCHILY.xattr records; raw bytes (which PAX text records cannot carry through
+      // tar-stream) into LIBARCHIVE.xattr records, base64 without padding (what mksquashfs 4.5 decodes).
+      if (typeof value === "string") pax[`SCHILY.xattr.${name}`] = value;
+      else
+        pax[`LIBARCHIVE.xattr.${encodeURIComponent(name)}`] = Buffer.from(value)
+          .toString("base64")
+          .replace(/=+$/, "");
     }
     h.pax = pax;
   }

@@ -95,6 +95,25 @@ const debSource = z.strictObject({
   exclude: z.array(z.string()).default([]),
 });
 
+const rpmSource = z.strictObject({
+  type: z.literal("rpm"),
+  /** Package names, resolved to the newest <dir>/<name>-*.<arch|noarch>.rpm by their headers, or paths to .rpm files. */
+  packages: z.array(z.string().min(1)).default([]),
+  /** Directory holding the .rpm files (relative to the spec file); variables allowed. */
+  dir: z.string().default("${rpmDir}"),
+  /** Also take every other package in `dir` (the dependencies `dnf download --resolve` fetched). */
+  allInDir: z.boolean().default(false),
+  /** The package whose version-release becomes SYSEXT_VERSION_ID (default: the first package). */
+  versionFrom: z.string().optional(),
+  /** Skip the dependency check against the base's rpm database. */
+  skipDependencyCheck: z.boolean().default(false),
+  onConflict: conflict,
+  when,
+  exclude: z.array(z.string()).default([]),
+}).refine((s) => s.packages.length > 0 || s.allInDir, {
+  message: "an rpm source needs 'packages' (names or .rpm paths) or 'allInDir: true'",
+});
+
 export const sourceSchema = z.discriminatedUnion("type", [
   dirSource,
   tarSource,
@@ -102,6 +121,7 @@ export const sourceSchema = z.discriminatedUnion("type", [
   symlinkSource,
   templateSource,
   debSource,
+  rpmSource,
 ]);
 
 const relocateRule = z.strictObject({
@@ -208,6 +228,11 @@ export const extensionSpecSchema = z.strictObject({
     .default({ defaults: true, paths: [], keep: [] }),
   /** Paths outside usr/ and opt/ that may be dropped silently instead of failing the build. */
   drop: z.array(z.string()).default([]),
+  /**
+   * SELinux labels (security.selinux xattrs) from the base's policy: "auto" labels when the base root has
+   * a policy, "require" fails the build when it has none, "off" never labels.
+   */
+  selinux: z.enum(["auto", "require", "off"]).default("auto"),
   /** Fold sbin into bin when the base has merged sbin: "auto" (follow the base), true, false. */
   mergeSbin: z.union([z.literal("auto"), z.boolean()]).default("auto"),
   image: z

@@ -1,7 +1,8 @@
 // Variables: builtins from the base and the spec, ${name} interpolation of source fields, and `when` conditions.
 import type { SystemdArch } from "../base/arch.js";
-import { debianArch } from "../base/arch.js";
+import { debianArch, rpmArch } from "../base/arch.js";
 import type { BaseRelease } from "../base/base.js";
+import { baseProfile } from "../base/profiles.js";
 import { SysextError } from "../errors.js";
 import { defaultCacheDir } from "../util/cache.js";
 import type { ExtensionSpec, SourceSpec } from "./schema.js";
@@ -25,7 +26,9 @@ export function builtinVars(input: {
     name: spec.name,
     arch,
     debArch,
+    rpmArch: rpmArch(arch),
     baseId: base.id,
+    baseFamily: baseProfile(base).family,
     baseVersionId: base.versionId ?? "",
     specDir: input.specDir,
     templatesDir: input.templatesDir,

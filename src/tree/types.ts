@@ -7,6 +7,9 @@ export type Content =
   /** A byte range of a file on disk: a source file, or a member of an (uncompressed, cached) archive. */
   | { readonly kind: "file"; readonly path: string; readonly offset: number; readonly size: number };
 
+/** An xattr value: text (stored as UTF-8) or raw bytes. */
+export type XattrValue = string | Uint8Array;
+
 export type EntryType = "dir" | "file" | "symlink" | "char" | "block" | "fifo" | "socket";
 
 interface EntryBase {
@@ -14,8 +17,11 @@ interface EntryBase {
   readonly path: string;
   /** Permission bits including setuid/setgid/sticky (mode & 0o7777). */
   readonly mode: number;
-  /** Extended attributes, name -> value (e.g. "user.extension-release.strict" -> "0"). */
-  readonly xattrs?: Readonly<Record<string, string>>;
+  /**
+   * Extended attributes, name -> value: text (e.g. "user.extension-release.strict" -> "0") or raw bytes
+   * (e.g. "security.capability" from a package's file capabilities).
+   */
+  readonly xattrs?: Readonly<Record<string, XattrValue>>;
   /** Human description of the source that produced this entry, for errors and findings. */
   readonly origin: string;
 }

@@ -9,6 +9,8 @@ import { SysextError } from "../../errors.js";
 import { requireTool } from "../../util/exec.js";
 
 export type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2";
+/** What a container may declare besides what magic bytes tell: legacy lzma ("lzma_alone") has no magic. */
+export type DeclaredCompression = Compression | "lzma";
 
 /** Detect the compression of a byte range by its magic bytes. */
 export function detectCompression(magic: Uint8Array): Compression {
@@ -23,12 +25,14 @@ export function detectCompression(magic: Uint8Array): Compression {
 /**
  * An uncompressed view of `file` (or of `length` bytes at `offset`, e.g. an ar member): gzip through
  * node:zlib, xz/zstd/bzip2 through their command line tools. A decompressor failure (corrupt or
- * truncated data, non-zero exit) surfaces as an error on the returned stream.
+ * truncated data, non-zero exit) surfaces as an error on the returned stream. `as` forces the format
+ * instead of detecting it (a container that declares it, e.g. an RPM's payload compressor).
  */
 export async function openDecompressed(
   file: string,
   offset = 0,
   length?: number,
+  as?: DeclaredCompression,
 ): Promise<NodeJS.ReadableStream> {
   const magic = Buffer.alloc(6);
   let got = 0;
@@ -51,8 +55,9 @@ export async function openDecompressed(
       ...(length === undefined ? {} : { end: offset + length - 1 }),
       highWaterMark: 1 << 20,
     });
-  const kind = detectCompression(magic.subarray(0, got));
+  const kind = as ?? detectCompression(magic.subarray(0, got));
   if (kind === "none") return raw();
+  if (kind === "lzma") return viaTool("xz", await requireTool("xz"), raw(), ["--format=lzma", "-dc"]);
   if (kind === "gzip") {
     const gunzip = createGunzip();
     pipeline(raw(), gunzip).catch(() => {
@@ -64,8 +69,13 @@ export async function openDecompressed(
   return viaTool(kind, bin, raw());
 }
 
-function viaTool(tool: "xz" | "zstd" | "bzip2", bin: string, input: Readable): NodeJS.ReadableStream {
-  const sub = execa(bin, tool === "zstd" ? ["-dcq"] : ["-dc"], {
+function viaTool(
+  tool: "xz" | "zstd" | "bzip2",
+  bin: string,
+  input: Readable,
+  args = tool === "zstd" ? ["-dcq"] : ["-dc"],
+): NodeJS.ReadableStream {
+  const sub = execa(bin, args, {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

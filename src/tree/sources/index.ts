@@ -5,6 +5,7 @@ import type { SourceContext, SourceResult } from "./context.js";
 import { addDebSource } from "./deb.js";
 import { addDirectorySource } from "./directory.js";
 import { addFileSource, addSymlinkSource } from "./inline.js";
+import { addRpmSource } from "./rpm.js";
 import { addTarSource } from "./tar.js";
 import { addTemplateSource } from "./template.js";
 
@@ -27,5 +28,7 @@ export async function addSource(
       return addTemplateSource(builder, source, ctx);
     case "deb":
       return addDebSource(builder, source, ctx);
+    case "rpm":
+      return addRpmSource(builder, source, ctx);
   }
 }
