@@ -15,6 +15,7 @@ import type { LoadedSpec } from "./spec/load.js";
 import type { Compression, ImageFormat } from "./spec/schema.js";
 import { builtinVars, interpolateSource, resolveVars, sourceApplies } from "./spec/vars.js";
 import type { SourceContext } from "./tree/sources/context.js";
+import { applySelinuxLabels } from "./tree/selinux.js";
 import { addSource } from "./tree/sources/index.js";
 import { applyTransforms } from "./tree/transform.js";
 import { TreeBuilder, treeContentSize } from "./tree/tree.js";
@@ -148,6 +149,10 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
     const releaseEntry = releaseFileEntry(spec.name, fields, nonStrictName);
     builder.add(releaseEntry, "replace");
     describeBinding(spec.base.binding, findings);
+    // Labels last, so that relocated and generated entries (the release file too) get theirs.
+    findings.push(...(await applySelinuxLabels(builder, base, spec.selinux).catch((e: unknown) => {
+      throw inSpec(e, specFile);
+    })));
 
     progress({ phase: "check", message: "checking the tree" });
     findings.push(...runChecks(builder, { name: spec.name, spec, base }));
