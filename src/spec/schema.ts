@@ -99,8 +99,8 @@ const rpmSource = z.strictObject({
   type: z.literal("rpm"),
   /** Package names, resolved to the newest <dir>/<name>-*.<arch|noarch>.rpm by their headers, or paths to .rpm files. */
   packages: z.array(z.string().min(1)).default([]),
-  /** Directory holding the .rpm files (relative to the spec file); variables allowed. */
-  dir: z.string().default("${rpmDir}"),
+  /** Directory holding the .rpm files (relative to the spec file, default: its directory); variables allowed. */
+  dir: z.string().default("."),
   /** Also take every other package in `dir` (the dependencies `dnf download --resolve` fetched). */
   allInDir: z.boolean().default(false),
   /** The package whose version-release becomes SYSEXT_VERSION_ID (default: the first package). */

@@ -31,6 +31,14 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   unshare: "util-linux",
   chroot: "coreutils",
   dpkg: "dpkg",
+  rpm: "rpm",
+  rpmbuild: "rpm",
+  rpm2cpio: "rpm2cpio",
+  cpio: "cpio",
+  alien: "alien",
+  matchpathcon: "selinux-utils",
+  selabel_lookup: "selinux-utils",
+  getcap: "libcap2-bin",
 };
 
 const found = new Map<string, string>();
