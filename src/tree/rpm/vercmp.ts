@@ -58,7 +58,7 @@ export function rpmvercmp(a: string, b: string): number {
   return i >= a.length ? -1 : 1;
 }
 
-/** An epoch:version-release triple; epoch and release may be absent (then they are not compared). */
+/** An epoch:version-release triple; epoch and release may be absent. */
 export interface Evr {
   readonly epoch: string | undefined;
   readonly version: string;
@@ -79,14 +79,16 @@ export function parseEvr(text: string): Evr {
   return { epoch, version: rest, release: undefined };
 }
 
-/** Compare two EVRs as rpm's rpmverCmp: a missing epoch is 0, a missing release matches any release. */
+/**
+ * Compare two EVRs as rpm's rpmverCmp (what rpm.vercmp and package ordering use): a missing epoch is 0,
+ * a missing release is "" (so "1.0" < "1.0-1").
+ */
 export function compareEvr(a: Evr, b: Evr): number {
   const e = rpmvercmp(a.epoch ?? "0", b.epoch ?? "0");
   if (e !== 0) return e;
   const v = rpmvercmp(a.version, b.version);
   if (v !== 0) return v;
-  if (a.release !== undefined && b.release !== undefined) return rpmvercmp(a.release, b.release);
-  return 0;
+  return rpmvercmp(a.release ?? "", b.release ?? "");
 }
 
 /** Format an EVR back as rpm prints it. */
@@ -105,14 +107,23 @@ export const SENSE = {
 } as const;
 
 /**
- * Whether a provide (`pFlags`, `pEvr`) satisfies a requirement (`rFlags`, `rEvr`), as rpmdsCompare decides:
- * an unversioned side matches everything; otherwise the ranges must overlap.
+ * Whether a provide (`pFlags`, `pEvr`) satisfies a requirement (`rFlags`, `rEvr`), as rpmverOverlap
+ * decides: an unversioned side matches everything; releases are compared only when both sides have
+ * one, and a side without a release that says "=" matches any release of the other; otherwise the
+ * ranges must overlap.
  */
 export function rangesOverlap(pFlags: number, pEvr: string, rFlags: number, rEvr: string): boolean {
   const pSense = pFlags & SENSE.MASK;
   const rSense = rFlags & SENSE.MASK;
   if (pSense === 0 || rSense === 0 || pEvr === "" || rEvr === "") return true;
-  const sense = compareEvr(parseEvr(pEvr), parseEvr(rEvr));
+  const a = parseEvr(pEvr);
+  const b = parseEvr(rEvr);
+  let sense = rpmvercmp(a.epoch ?? "0", b.epoch ?? "0");
+  if (sense === 0) sense = rpmvercmp(a.version, b.version);
+  if (sense === 0) {
+    if (a.release && b.release) sense = rpmvercmp(a.release, b.release);
+    else if ((a.release && rSense & SENSE.EQUAL) || (b.release && pSense & SENSE.EQUAL)) return true;
+  }
   if (sense < 0) return (pSense & SENSE.GREATER) !== 0 || (rSense & SENSE.LESS) !== 0;
   if (sense > 0) return (pSense & SENSE.LESS) !== 0 || (rSense & SENSE.GREATER) !== 0;
   return (
