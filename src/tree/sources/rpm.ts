@@ -181,7 +181,7 @@ async function resolvePackages(source: RpmSource, ctx: SourceContext, arches: re
   const fits = (p: RpmPackage) => p.arch === "noarch" || arches.includes(p.arch);
   const newest = (cands: RpmPackage[]) =>
     cands.sort((a, b) => compareEvr(evr(b), evr(a)) || comparePaths(basename(a.file), basename(b.file)))[0];
-  for (const [i, name] of names.entries()) {
+  for (const name of names) {
     const cands: RpmPackage[] = [];
     for (const n of files) if (n.startsWith(`${name}-`)) {
       const p = await header(n);
@@ -196,7 +196,6 @@ async function resolvePackages(source: RpmSource, ctx: SourceContext, arches: re
         hint: `download it: dnf download --arch ${arches[0]} --arch noarch --destdir=${absDir} ${name}, or give the path to the .rpm file`,
       });
     }
-    void i;
     out.push(best);
   }
   if (source.allInDir) {
