@@ -75,6 +75,17 @@ async function main() {
     );
   }
 
+  const { benchRpm, corpusRpm } = await import("./rpm-bench.js");
+  const small = await realTree(CACHE, 60e6);
+  const rpm = await corpusRpm(small.dir, CACHE);
+  const rb = await benchRpm(rpm, work, ROUNDS);
+  console.log(
+    "\nrpm: reading a package (zstd payload) into the tree vs `rpm2cpio PKG | cpio -idm` of the same package",
+  );
+  console.log(
+    `  ${(rb.bytes / 1e6).toFixed(0)} MB / ${rb.files} entries: ours ${rb.oursSeconds.toFixed(2)} s (${(rb.bytes / 1e6 / rb.oursSeconds).toFixed(0)} MB/s), rpm2cpio | cpio ${rb.refSeconds.toFixed(2)} s (${(rb.bytes / 1e6 / rb.refSeconds).toFixed(0)} MB/s), ratio ${(rb.oursSeconds / rb.refSeconds).toFixed(3)}`,
+  );
+
   const { benchPayload } = await import("./payload-bench.js");
   // An uncompressed image of the larger tree: at least 50 MB, with compressible and incompressible chunks.
   const corpus = await realTree(CACHE, 180e6);

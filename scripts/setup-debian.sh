@@ -26,6 +26,11 @@ packages=(
   # signatures
   openssl             # independent signature checks in tests
   attr                # setfattr/getfattr: xattr tests
+  # RPM input and SELinux labels (#10): rpmbuild and rpm (test packages, rpm databases, rpm.vercmp),
+  # rpm2cpio + cpio (the reference extraction and the bench), alien (Debian agents as RPMs), getcap
+  # (capabilities read back), matchpathcon with a real policy (label cross-check)
+  rpm rpm2cpio cpio alien libcap2-bin
+  selinux-utils selinux-policy-default
 )
 
 missing=()

@@ -150,9 +150,11 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
     builder.add(releaseEntry, "replace");
     describeBinding(spec.base.binding, findings);
     // Labels last, so that relocated and generated entries (the release file too) get theirs.
-    findings.push(...(await applySelinuxLabels(builder, base, spec.selinux).catch((e: unknown) => {
-      throw inSpec(e, specFile);
-    })));
+    findings.push(
+      ...(await applySelinuxLabels(builder, base, spec.selinux).catch((e: unknown) => {
+        throw inSpec(e, specFile);
+      })),
+    );
 
     progress({ phase: "check", message: "checking the tree" });
     findings.push(...runChecks(builder, { name: spec.name, spec, base }));

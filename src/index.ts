@@ -23,11 +23,18 @@ export {
   normalizeArch,
   lookupArch,
   debianArch,
+  rpmArch,
+  rpmArches,
   hostArch,
   SYSTEMD_ARCHITECTURES,
   type SystemdArch,
 } from "./base/arch.js";
+export { baseProfile, type BaseProfile, type BaseFamily } from "./base/profiles.js";
 export type { Finding, Severity } from "./checks/finding.js";
+export { readRpmPackage, nevra, type RpmPackage, type RpmFile, type RpmDep } from "./tree/rpm/package.js";
+export { rpmvercmp, compareEvr, parseEvr, type Evr } from "./tree/rpm/vercmp.js";
+export { readRpmdb, type RpmdbResult } from "./tree/rpm/rpmdb.js";
+export { readSelinuxPolicy, type SelinuxPolicy } from "./tree/selinux.js";
 export { inspectImage, type ImageInfo } from "./image/inspect.js";
 export {
   checkMerge,

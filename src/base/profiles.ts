@@ -23,17 +23,40 @@ interface Rule {
   readonly profile: BaseProfile;
 }
 
-const fedora = (selinux: boolean): BaseProfile => ({ family: "fedora", packages: "rpm", selinux, download: DNF });
-const suse = (selinux: boolean): BaseProfile => ({ family: "suse", packages: "rpm", selinux, download: ZYPPER });
+const fedora = (selinux: boolean): BaseProfile => ({
+  family: "fedora",
+  packages: "rpm",
+  selinux,
+  download: DNF,
+});
+const suse = (selinux: boolean): BaseProfile => ({
+  family: "suse",
+  packages: "rpm",
+  selinux,
+  download: ZYPPER,
+});
 
 /** By os-release ID, first match wins. */
 const RULES: readonly Rule[] = [
-  { match: (id) => ["fedora", "centos", "rhel", "almalinux", "rocky", "ol", "amzn"].includes(id), profile: fedora(true) },
+  {
+    match: (id) => ["fedora", "centos", "rhel", "almalinux", "rocky", "ol", "amzn"].includes(id),
+    profile: fedora(true),
+  },
   // SL Micro 6 and openSUSE MicroOS/Tumbleweed ship SELinux enforcing; SLES and Leap use AppArmor.
-  { match: (id) => ["sl-micro", "sle-micro", "opensuse-microos", "opensuse-tumbleweed", "opensuse-slowroll"].includes(id), profile: suse(true) },
+  {
+    match: (id) =>
+      ["sl-micro", "sle-micro", "opensuse-microos", "opensuse-tumbleweed", "opensuse-slowroll"].includes(id),
+    profile: suse(true),
+  },
   { match: (id) => id === "sles" || id.startsWith("opensuse"), profile: suse(false) },
-  { match: (id) => id === "debian" || id === "ubuntu", profile: { family: "debian", packages: "deb", selinux: false, download: APT } },
-  { match: (id) => id === "flatcar", profile: { family: "flatcar", packages: undefined, selinux: false, download: "" } },
+  {
+    match: (id) => id === "debian" || id === "ubuntu",
+    profile: { family: "debian", packages: "deb", selinux: false, download: APT },
+  },
+  {
+    match: (id) => id === "flatcar",
+    profile: { family: "flatcar", packages: undefined, selinux: false, download: "" },
+  },
 ];
 
 const UNKNOWN: BaseProfile = { family: "", packages: undefined, selinux: false, download: "" };

@@ -95,24 +95,26 @@ const debSource = z.strictObject({
   exclude: z.array(z.string()).default([]),
 });
 
-const rpmSource = z.strictObject({
-  type: z.literal("rpm"),
-  /** Package names, resolved to the newest <dir>/<name>-*.<arch|noarch>.rpm by their headers, or paths to .rpm files. */
-  packages: z.array(z.string().min(1)).default([]),
-  /** Directory holding the .rpm files (relative to the spec file, default: its directory); variables allowed. */
-  dir: z.string().default("."),
-  /** Also take every other package in `dir` (the dependencies `dnf download --resolve` fetched). */
-  allInDir: z.boolean().default(false),
-  /** The package whose version-release becomes SYSEXT_VERSION_ID (default: the first package). */
-  versionFrom: z.string().optional(),
-  /** Skip the dependency check against the base's rpm database. */
-  skipDependencyCheck: z.boolean().default(false),
-  onConflict: conflict,
-  when,
-  exclude: z.array(z.string()).default([]),
-}).refine((s) => s.packages.length > 0 || s.allInDir, {
-  message: "an rpm source needs 'packages' (names or .rpm paths) or 'allInDir: true'",
-});
+const rpmSource = z
+  .strictObject({
+    type: z.literal("rpm"),
+    /** Package names, resolved to the newest <dir>/<name>-*.<arch|noarch>.rpm by their headers, or paths to .rpm files. */
+    packages: z.array(z.string().min(1)).default([]),
+    /** Directory holding the .rpm files (relative to the spec file, default: its directory); variables allowed. */
+    dir: z.string().default("."),
+    /** Also take every other package in `dir` (the dependencies `dnf download --resolve` fetched). */
+    allInDir: z.boolean().default(false),
+    /** The package whose version-release becomes SYSEXT_VERSION_ID (default: the first package). */
+    versionFrom: z.string().optional(),
+    /** Skip the dependency check against the base's rpm database. */
+    skipDependencyCheck: z.boolean().default(false),
+    onConflict: conflict,
+    when,
+    exclude: z.array(z.string()).default([]),
+  })
+  .refine((s) => s.packages.length > 0 || s.allInDir, {
+    message: "an rpm source needs 'packages' (names or .rpm paths) or 'allInDir: true'",
+  });
 
 export const sourceSchema = z.discriminatedUnion("type", [
   dirSource,

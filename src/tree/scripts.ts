@@ -3,15 +3,7 @@ import { posix } from "node:path";
 import type { Finding } from "../checks/finding.js";
 
 type Kind =
-  | "enable"
-  | "start"
-  | "alternatives"
-  | "users"
-  | "divert"
-  | "ldconfig"
-  | "sysv"
-  | "tmpfiles"
-  | "selinux";
+  "enable" | "start" | "alternatives" | "users" | "divert" | "ldconfig" | "sysv" | "tmpfiles" | "selinux";
 
 const KEYWORDS = new Set([
   "if",

@@ -99,11 +99,15 @@ function compile(s: Spec, file: string): RegExp {
   try {
     s.compiled = new RegExp(`^(?:${source})$`, "s");
   } catch (e) {
-    throw new SysextError("BASE_INVALID", `file context ${JSON.stringify(s.regex)} in ${file} is not a valid regular expression`, {
-      cause: e,
-      location: { file },
-      hint: "the base's SELinux policy is damaged; rebuild it (semodule -B) or set 'selinux: off' in the spec",
-    });
+    throw new SysextError(
+      "BASE_INVALID",
+      `file context ${JSON.stringify(s.regex)} in ${file} is not a valid regular expression`,
+      {
+        cause: e,
+        location: { file },
+        hint: "the base's SELinux policy is damaged; rebuild it (semodule -B) or set 'selinux: off' in the spec",
+      },
+    );
   }
   return s.compiled;
 }
@@ -177,10 +181,14 @@ function parseSpecs(text: string, file: string): Spec[] {
     if (line === "" || line.startsWith("#")) return;
     const f = line.split(/\s+/);
     if (f.length < 2 || f.length > 3 || (f.length === 3 && TYPE_FIELD[f[1]!] === undefined)) {
-      throw new SysextError("BASE_INVALID", `cannot parse line ${i + 1} of ${file}: ${JSON.stringify(line)}`, {
-        location: { file, line: i + 1 },
-        hint: "lines are 'REGEX [FILE_TYPE] CONTEXT'; the base's SELinux policy is damaged",
-      });
+      throw new SysextError(
+        "BASE_INVALID",
+        `cannot parse line ${i + 1} of ${file}: ${JSON.stringify(line)}`,
+        {
+          location: { file, line: i + 1 },
+          hint: "lines are 'REGEX [FILE_TYPE] CONTEXT'; the base's SELinux policy is damaged",
+        },
+      );
     }
     const regex = f[0]!;
     const context = f[f.length - 1]!;
@@ -215,16 +223,25 @@ export async function loadFileContexts(file: string): Promise<FileContexts> {
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw new SysextError("BASE_INVALID", `cannot read the SELinux file contexts ${file}: ${(e as Error).message}`, {
-      cause: e,
-      location: { file },
-      hint: "make the base's policy readable, or set 'selinux: off' in the spec",
-    });
+    throw new SysextError(
+      "BASE_INVALID",
+      `cannot read the SELinux file contexts ${file}: ${(e as Error).message}`,
+      {
+        cause: e,
+        location: { file },
+        hint: "make the base's policy readable, or set 'selinux: off' in the spec",
+      },
+    );
   }
   const specs = [
     ...parseSpecs(text, file),
     ...parseSpecs(await optional(`${file}.homedirs`), `${file}.homedirs`),
     ...parseSpecs(await optional(`${file}.local`), `${file}.local`),
   ];
-  return new FileContexts(specs, parseSubs(await optional(`${file}.subs_dist`)), parseSubs(await optional(`${file}.subs`)), file);
+  return new FileContexts(
+    specs,
+    parseSubs(await optional(`${file}.subs_dist`)),
+    parseSubs(await optional(`${file}.subs`)),
+    file,
+  );
 }

@@ -53,12 +53,19 @@ export async function applySelinuxLabels(
   if (mode === "off") return [];
   const policy = base.root === undefined ? undefined : await readSelinuxPolicy(base.root);
   if (!policy) {
-    const where = base.root === undefined ? `${base.source} is an os-release file, not a root directory` : `${base.root} has no etc/selinux/config with a policy's contexts/files/file_contexts`;
+    const where =
+      base.root === undefined
+        ? `${base.source} is an os-release file, not a root directory`
+        : `${base.root} has no etc/selinux/config with a policy's contexts/files/file_contexts`;
     if (mode === "require") {
-      throw new SysextError("BASE_INVALID", `SELinux labels are required, but the base has no policy: ${where}`, {
-        location: { field: "selinux" },
-        hint: "pass the base root directory of an SELinux distribution (Fedora, CentOS, RHEL, SL Micro) as --base, or set 'selinux: auto'",
-      });
+      throw new SysextError(
+        "BASE_INVALID",
+        `SELinux labels are required, but the base has no policy: ${where}`,
+        {
+          location: { field: "selinux" },
+          hint: "pass the base root directory of an SELinux distribution (Fedora, CentOS, RHEL, SL Micro) as --base, or set 'selinux: auto'",
+        },
+      );
     }
     const expected = baseProfile(base).selinux;
     return [

@@ -33,7 +33,21 @@ export function cpioNewc(members: readonly CpioMember[]): Buffer {
   };
   for (const m of [...members, { name: "TRAILER!!!", mode: 0 }]) {
     const data = m.data ?? Buffer.alloc(0);
-    const fields = [m.ino ?? 1, m.mode, 0, 0, m.nlink ?? 1, 0, m.size ?? data.length, 0, 0, 0, 0, Buffer.byteLength(m.name) + 1, 0];
+    const fields = [
+      m.ino ?? 1,
+      m.mode,
+      0,
+      0,
+      m.nlink ?? 1,
+      0,
+      m.size ?? data.length,
+      0,
+      0,
+      0,
+      0,
+      Buffer.byteLength(m.name) + 1,
+      0,
+    ];
     push(Buffer.from(`070701${fields.map(hex8).join("")}${m.name}\0`, "latin1"));
     push(Buffer.alloc(pad4(at)));
     push(data);
@@ -42,7 +56,8 @@ export function cpioNewc(members: readonly CpioMember[]): Buffer {
   return Buffer.concat(parts);
 }
 
-type TagValue = { type: 4 | 3; values: number[] } | { type: 6; value: string } | { type: 8; values: string[] };
+type TagValue =
+  { type: 4 | 3; values: number[] } | { type: 6; value: string } | { type: 8; values: string[] };
 
 /** A header structure (with magic) from tags; entries sorted by tag, integers aligned. */
 export function headerBytes(tags: ReadonlyMap<number, TagValue>): Buffer {
@@ -111,7 +126,10 @@ export function handMadeRpm(opts: { name?: string; files: readonly HandFile[]; c
     h.set(1030, { type: 3, values: opts.files.map((f) => f.mode) });
     h.set(1036, { type: 8, values: opts.files.map((f) => f.linkTo ?? "") });
     h.set(1096, { type: 4, values: opts.files.map((f, i) => f.inode ?? i + 1) });
-    h.set(1116, { type: 4, values: opts.files.map((f) => dirs.indexOf(f.path.slice(0, f.path.lastIndexOf("/") + 1))) });
+    h.set(1116, {
+      type: 4,
+      values: opts.files.map((f) => dirs.indexOf(f.path.slice(0, f.path.lastIndexOf("/") + 1))),
+    });
     h.set(1117, { type: 8, values: opts.files.map((f) => f.path.slice(f.path.lastIndexOf("/") + 1)) });
     h.set(1118, { type: 8, values: dirs });
   }

@@ -53,7 +53,11 @@ function specText(d: RpmDef): string {
   const dirOf = (p: string) => p.slice(0, p.lastIndexOf("/"));
   for (const [path, f] of Object.entries(d.files ?? {})) {
     const { content, mode } = typeof f === "string" ? { content: f, mode: 0o644 } : f;
-    lines.push(`mkdir -p %{buildroot}${dirOf(path)}`, `echo ${b64(content)} | base64 -d > %{buildroot}${path}`, `chmod ${mode.toString(8)} %{buildroot}${path}`);
+    lines.push(
+      `mkdir -p %{buildroot}${dirOf(path)}`,
+      `echo ${b64(content)} | base64 -d > %{buildroot}${path}`,
+      `chmod ${mode.toString(8)} %{buildroot}${path}`,
+    );
   }
   for (const [path, target] of Object.entries(d.hardlinks ?? {}))
     lines.push(`mkdir -p %{buildroot}${dirOf(path)}`, `ln %{buildroot}${target} %{buildroot}${path}`);
@@ -89,9 +93,13 @@ export async function buildRpm(def: RpmDef, outDir: string): Promise<string> {
       use_source_date_epoch_as_buildtime: "1",
       clamp_mtime_to_source_date_epoch: "1",
     };
-    await execa("rpmbuild", ["-bb", "--nodeps", ...Object.entries(defines).flatMap(([k, v]) => ["--define", `${k} ${v}`]), spec], {
-      env: { SOURCE_DATE_EPOCH: "1700000000" },
-    });
+    await execa(
+      "rpmbuild",
+      ["-bb", "--nodeps", ...Object.entries(defines).flatMap(([k, v]) => ["--define", `${k} ${v}`]), spec],
+      {
+        env: { SOURCE_DATE_EPOCH: "1700000000" },
+      },
+    );
     const arch = def.arch ?? "x86_64";
     const dir = join(top, "RPMS", arch);
     const [file] = await readdir(dir);
@@ -110,9 +118,15 @@ export function rpmdbArgs(root: string, dbpath = "/usr/lib/sysimage/rpm"): strin
 }
 
 /** A base root with os-release and a real rpm database holding `rpms` (installed with --justdb --nodeps). */
-export async function makeRpmBase(root: string, rpms: readonly string[], osRelease = 'ID=fedora\nVERSION_ID=40\n', dbpath?: string): Promise<void> {
+export async function makeRpmBase(
+  root: string,
+  rpms: readonly string[],
+  osRelease = "ID=fedora\nVERSION_ID=40\n",
+  dbpath?: string,
+): Promise<void> {
   await mkdir(join(root, "usr/lib"), { recursive: true });
   await writeFile(join(root, "usr/lib/os-release"), osRelease);
   await execa("rpm", [...rpmdbArgs(root, dbpath), "--initdb"]);
-  if (rpms.length > 0) await execa("rpm", [...rpmdbArgs(root, dbpath), "-i", "--justdb", "--nodeps", "--ignorearch", ...rpms]);
+  if (rpms.length > 0)
+    await execa("rpm", [...rpmdbArgs(root, dbpath), "-i", "--justdb", "--nodeps", "--ignorearch", ...rpms]);
 }

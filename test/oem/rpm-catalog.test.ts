@@ -17,7 +17,17 @@ import { mergeInScratchRoot } from "../helpers/sysext.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
 
 const EXTENSIONS = ["oem-vmware", "oem-gce"];
-const ready = (await haveTools("alien", "rpm", "rpmbuild", "debootstrap", "mksquashfs", "systemd-sysext", "unshare", "chroot")) && isRoot();
+const ready =
+  (await haveTools(
+    "alien",
+    "rpm",
+    "rpmbuild",
+    "debootstrap",
+    "mksquashfs",
+    "systemd-sysext",
+    "unshare",
+    "chroot",
+  )) && isRoot();
 
 let tmp: string;
 let baseRoot: string;
@@ -58,12 +68,16 @@ describe.skipIf(!ready)("catalog extensions from RPM packages (alien-converted D
       await mkdir(rpmDir, { recursive: true });
       const alienCache = join(cache, "alien", debArch);
       await mkdir(alienCache, { recursive: true });
-      await withLock(alienCache, async () => {
-        for (const deb of debs) {
-          const rpm = await alienRpm(deb, alienCache);
-          await copyFile(rpm, join(rpmDir, basename(rpm)));
-        }
-      }, { waitMs: 20 * 60_000, what: `alien cache ${alienCache}` });
+      await withLock(
+        alienCache,
+        async () => {
+          for (const deb of debs) {
+            const rpm = await alienRpm(deb, alienCache);
+            await copyFile(rpm, join(rpmDir, basename(rpm)));
+          }
+        },
+        { waitMs: 20 * 60_000, what: `alien cache ${alienCache}` },
+      );
       const r = await buildExtension({
         spec,
         base,
@@ -89,7 +103,11 @@ describe.skipIf(!ready)("catalog extensions from RPM packages (alien-converted D
     }
     expect(built.get("oem-vmware")!.version).toMatch(/^12\.\d+\.\d+-/);
     expect(built.get("oem-gce")!.version).toMatch(/^2021/);
-    const scripts = built.get("oem-vmware")!.findings.filter((f) => f.code === "rpm-scriptlet").map((f) => f.message).join("\n");
+    const scripts = built
+      .get("oem-vmware")!
+      .findings.filter((f) => f.code === "rpm-scriptlet")
+      .map((f) => f.message)
+      .join("\n");
     expect(scripts).toContain("open-vm-tools");
   });
 
@@ -113,7 +131,12 @@ describe.skipIf(!ready)("catalog extensions from RPM packages (alien-converted D
     });
     await rm(root, { recursive: true, force: true });
     expect(r.exitCode, r.mergeOutput).toBe(0);
-    const s = new Map(r.output.split(/^== /m).slice(1).map((part) => [part.slice(0, part.indexOf("\n")), part.slice(part.indexOf("\n") + 1)]));
+    const s = new Map(
+      r.output
+        .split(/^== /m)
+        .slice(1)
+        .map((part) => [part.slice(0, part.indexOf("\n")), part.slice(part.indexOf("\n") + 1)]),
+    );
     expect(s.get("ldd")).toContain("libvmtools.so.0 =>");
     expect(s.get("ldd")).not.toContain("not found");
     expect(s.get("vmtoolsd")).toContain("transferring control: /usr/bin/vmtoolsd");

@@ -43,7 +43,9 @@ async function refused(name: string, rpm: Buffer, code: ErrorCode): Promise<stri
 describe.skipIf(!tools)("hostile RPM packages", () => {
   let good: Buffer;
   beforeAll(async () => {
-    good = await readFile(await buildRpm({ name: "fine", version: "1", files: { "/usr/bin/fine": "fine\n" } }, join(tmp, "good")));
+    good = await readFile(
+      await buildRpm({ name: "fine", version: "1", files: { "/usr/bin/fine": "fine\n" } }, join(tmp, "good")),
+    );
   });
 
   it("a truncated header", async () => {
@@ -53,7 +55,10 @@ describe.skipIf(!tools)("hostile RPM packages", () => {
   });
 
   it("header counts and offsets past the end of the data store", async () => {
-    const file = handMadeRpm({ files: [{ path: "/usr/bin/x", mode: REG, size: 2 }], cpio: cpioNewc([{ name: "./usr/bin/x", mode: REG, data: Buffer.from("x\n") }]) });
+    const file = handMadeRpm({
+      files: [{ path: "/usr/bin/x", mode: REG, size: 2 }],
+      cpio: cpioNewc([{ name: "./usr/bin/x", mode: REG, data: Buffer.from("x\n") }]),
+    });
     // Find the main header (second header magic) and make its first entry's count enormous.
     const main = file.indexOf(Buffer.from([0x8e, 0xad, 0xe8, 0x01]), 100);
     const countPast = Buffer.from(file);
@@ -71,13 +76,25 @@ describe.skipIf(!tools)("hostile RPM packages", () => {
   });
 
   it("payload names with ../ or absolute paths", async () => {
-    const up = handMadeRpm({ files: [{ path: "/usr/bin/x", mode: REG, size: 2 }], cpio: cpioNewc([{ name: "./usr/../../etc/x", mode: REG, data: Buffer.from("x\n") }]) });
+    const up = handMadeRpm({
+      files: [{ path: "/usr/bin/x", mode: REG, size: 2 }],
+      cpio: cpioNewc([{ name: "./usr/../../etc/x", mode: REG, data: Buffer.from("x\n") }]),
+    });
     expect(await refused("dotdot", up, "PATH_ESCAPE")).toMatch(/'\.\.'/);
-    const abs = handMadeRpm({ files: [{ path: "/usr/bin/x", mode: REG, size: 2 }], cpio: cpioNewc([{ name: "/etc/shadow", mode: REG, data: Buffer.from("x\n") }]) });
+    const abs = handMadeRpm({
+      files: [{ path: "/usr/bin/x", mode: REG, size: 2 }],
+      cpio: cpioNewc([{ name: "/etc/shadow", mode: REG, data: Buffer.from("x\n") }]),
+    });
     expect(await refused("absolute", abs, "PATH_ESCAPE")).toMatch(/absolute path/);
-    const headerUp = handMadeRpm({ files: [{ path: "/usr/../../etc/x", mode: REG, size: 2 }], cpio: cpioNewc([]) });
+    const headerUp = handMadeRpm({
+      files: [{ path: "/usr/../../etc/x", mode: REG, size: 2 }],
+      cpio: cpioNewc([]),
+    });
     expect(await refused("header-dotdot", headerUp, "PATH_ESCAPE")).toMatch(/'\.\.'/);
-    const stray = handMadeRpm({ files: [{ path: "/usr/bin/x", mode: REG, size: 2 }], cpio: cpioNewc([{ name: "./usr/bin/y", mode: REG, data: Buffer.from("y\n") }]) });
+    const stray = handMadeRpm({
+      files: [{ path: "/usr/bin/x", mode: REG, size: 2 }],
+      cpio: cpioNewc([{ name: "./usr/bin/y", mode: REG, data: Buffer.from("y\n") }]),
+    });
     expect(await refused("stray", stray, "PACKAGE_INVALID")).toMatch(/not listed in the package header/);
   });
 
@@ -101,27 +118,54 @@ describe.skipIf(!tools)("hostile RPM packages", () => {
   });
 
   it("a huge declared size", async () => {
-    const lie = handMadeRpm({ files: [{ path: "/usr/bin/x", mode: REG, size: 0xfffffff0 }], cpio: cpioNewc([{ name: "./usr/bin/x", mode: REG, data: Buffer.from("x\n"), size: 0xfffffff0 }]) });
+    const lie = handMadeRpm({
+      files: [{ path: "/usr/bin/x", mode: REG, size: 0xfffffff0 }],
+      cpio: cpioNewc([{ name: "./usr/bin/x", mode: REG, data: Buffer.from("x\n"), size: 0xfffffff0 }]),
+    });
     expect(await refused("huge-size", lie, "PACKAGE_INVALID")).toMatch(/truncated/);
-    const mismatch = handMadeRpm({ files: [{ path: "/usr/bin/x", mode: REG, size: 2 }], cpio: cpioNewc([{ name: "./usr/bin/x", mode: REG, data: Buffer.from("x\n"), size: 0xfffffff0 }]) });
-    expect(await refused("size-mismatch", mismatch, "PACKAGE_INVALID")).toMatch(/declares 4294967280 bytes, but the header says 2/);
+    const mismatch = handMadeRpm({
+      files: [{ path: "/usr/bin/x", mode: REG, size: 2 }],
+      cpio: cpioNewc([{ name: "./usr/bin/x", mode: REG, data: Buffer.from("x\n"), size: 0xfffffff0 }]),
+    });
+    expect(await refused("size-mismatch", mismatch, "PACKAGE_INVALID")).toMatch(
+      /declares 4294967280 bytes, but the header says 2/,
+    );
   });
 
   it("a source package, a payload compressor that contradicts the magic bytes, and a missing file", async () => {
-    const hand = handMadeRpm({ files: [{ path: "/usr/bin/x", mode: REG, size: 2 }], cpio: cpioNewc([{ name: "./usr/bin/x", mode: REG, data: Buffer.from("x\n") }]) });
+    const hand = handMadeRpm({
+      files: [{ path: "/usr/bin/x", mode: REG, size: 2 }],
+      cpio: cpioNewc([{ name: "./usr/bin/x", mode: REG, data: Buffer.from("x\n") }]),
+    });
     const src = Buffer.from(hand);
     src.writeUInt16BE(1, 6);
     expect(await refused("source", src, "PACKAGE_INVALID")).toMatch(/source package/);
     const i = hand.indexOf(Buffer.from("gzip\0"));
     const xz = Buffer.concat([hand.subarray(0, i), Buffer.from("xz\0\0\0"), hand.subarray(i + 5)]);
-    expect(await refused("compressor", xz, "PACKAGE_INVALID")).toMatch(/declares a xz payload, but its magic bytes say gzip/);
-    const missing = handMadeRpm({ files: [{ path: "/usr/bin/x", mode: REG, size: 2 }, { path: "/usr/bin", mode: DIR, size: 0 }], cpio: cpioNewc([{ name: "./usr/bin", mode: DIR }]) });
-    expect(await refused("missing", missing, "PACKAGE_INVALID")).toMatch(/missing from the payload: \/usr\/bin\/x/);
+    expect(await refused("compressor", xz, "PACKAGE_INVALID")).toMatch(
+      /declares a xz payload, but its magic bytes say gzip/,
+    );
+    const missing = handMadeRpm({
+      files: [
+        { path: "/usr/bin/x", mode: REG, size: 2 },
+        { path: "/usr/bin", mode: DIR, size: 0 },
+      ],
+      cpio: cpioNewc([{ name: "./usr/bin", mode: DIR }]),
+    });
+    expect(await refused("missing", missing, "PACKAGE_INVALID")).toMatch(
+      /missing from the payload: \/usr\/bin\/x/,
+    );
   });
 
   it("a hand-made package that is well-formed is read", async () => {
     const file = join(tmp, "hand.rpm");
-    await writeFile(file, handMadeRpm({ files: [{ path: "/usr/bin/x", mode: 0o100755, size: 2 }], cpio: cpioNewc([{ name: "./usr/bin/x", mode: 0o100755, data: Buffer.from("x\n") }]) }));
+    await writeFile(
+      file,
+      handMadeRpm({
+        files: [{ path: "/usr/bin/x", mode: 0o100755, size: 2 }],
+        cpio: cpioNewc([{ name: "./usr/bin/x", mode: 0o100755, data: Buffer.from("x\n") }]),
+      }),
+    );
     const p = await readRpmPackage(file);
     expect(p.files.map((f) => [f.path, f.mode, f.size])).toEqual([["/usr/bin/x", 0o100755, 2]]);
   });

@@ -36,7 +36,10 @@ export const AGENT: RpmDef = {
     "/usr/share/demo/big.dat": "0123456789abcdef".repeat(20000),
     "/etc/demo/demo.conf": "setting=1\n",
   },
-  hardlinks: { "/usr/bin/demo-agent-link": "/usr/bin/demo-agent", "/usr/libexec/demo/agent": "/usr/bin/demo-agent" },
+  hardlinks: {
+    "/usr/bin/demo-agent-link": "/usr/bin/demo-agent",
+    "/usr/libexec/demo/agent": "/usr/bin/demo-agent",
+  },
   symlinks: { "/usr/bin/demo": "demo-agent", "/usr/lib/systemd/system/demo.service": "demo-agent.service" },
   dirs: ["/usr/share/demo/empty", "/var/lib/demo"],
   config: ["/etc/demo/demo.conf"],
@@ -61,45 +64,52 @@ async function query(file: string, fmt: string): Promise<string> {
 }
 
 describe.skipIf(!tools)("rpm source", () => {
-  it.each(PAYLOADS)("reads a %s payload exactly as rpm2cpio | cpio -idm extracts it", async (kind, payload) => {
-    const file = await buildRpm({ ...AGENT, payload }, join(tmp, `rpms-${kind}`));
-    expect(await query(file, "%{PAYLOADCOMPRESSOR}")).toBe(kind);
-    const ctx = await debContext(tmp);
-    const b = new TreeBuilder();
-    const r = await addRaw(b, { type: "rpm", packages: [file] }, ctx);
-    expect(r.version).toBe("1.2.3-4.fc40");
+  it.each(PAYLOADS)(
+    "reads a %s payload exactly as rpm2cpio | cpio -idm extracts it",
+    async (kind, payload) => {
+      const file = await buildRpm({ ...AGENT, payload }, join(tmp, `rpms-${kind}`));
+      expect(await query(file, "%{PAYLOADCOMPRESSOR}")).toBe(kind);
+      const ctx = await debContext(tmp);
+      const b = new TreeBuilder();
+      const r = await addRaw(b, { type: "rpm", packages: [file] }, ctx);
+      expect(r.version).toBe("1.2.3-4.fc40");
 
-    // The independent extraction: rpm2cpio | cpio -idm.
-    const ref = await mkdtemp(join(tmp, "ref-"));
-    await execa("sh", ["-c", `rpm2cpio "$1" | (cd "$2" && cpio -idm --quiet)`, "sh", file, ref]);
-    // Modes and types from the header, as rpm prints them.
-    const listed = (await query(file, "[%{FILENAMES}\t%{FILEMODES:octal}\t%{FILEFLAGS:fflags}\n]")).trim().split("\n");
-    for (const line of listed) {
-      const [abs, octal, fflags] = line.split("\t") as [string, string, string];
-      const path = abs.slice(1);
-      const e = b.get(path);
-      if (fflags.includes("g")) {
-        expect(e, `${path} is a %ghost`).toBeUndefined();
-        continue;
+      // The independent extraction: rpm2cpio | cpio -idm.
+      const ref = await mkdtemp(join(tmp, "ref-"));
+      await execa("sh", ["-c", `rpm2cpio "$1" | (cd "$2" && cpio -idm --quiet)`, "sh", file, ref]);
+      // Modes and types from the header, as rpm prints them.
+      const listed = (await query(file, "[%{FILENAMES}\t%{FILEMODES:octal}\t%{FILEFLAGS:fflags}\n]"))
+        .trim()
+        .split("\n");
+      for (const line of listed) {
+        const [abs, octal, fflags] = line.split("\t") as [string, string, string];
+        const path = abs.slice(1);
+        const e = b.get(path);
+        if (fflags.includes("g")) {
+          expect(e, `${path} is a %ghost`).toBeUndefined();
+          continue;
+        }
+        expect(e, path).toBeDefined();
+        const mode = parseInt(octal, 8);
+        expect(e!.mode, path).toBe(e!.type === "symlink" ? 0o777 : mode & 0o7777);
+        const refStat = await stat(join(ref, path), { bigint: false }).catch(() => undefined);
+        if (e!.type === "file") {
+          expect(await entryText(e), path).toBe(await readFile(join(ref, path), "utf8"));
+          expect(refStat?.isFile()).toBe(true);
+        } else if (e!.type === "symlink") {
+          expect(e!.target).toBe(await readlink(join(ref, path)));
+        } else expect(e!.type).toBe("dir");
       }
-      expect(e, path).toBeDefined();
-      const mode = parseInt(octal, 8);
-      expect(e!.mode, path).toBe(e!.type === "symlink" ? 0o777 : mode & 0o7777);
-      const refStat = await stat(join(ref, path), { bigint: false }).catch(() => undefined);
-      if (e!.type === "file") {
-        expect(await entryText(e), path).toBe(await readFile(join(ref, path), "utf8"));
-        expect(refStat?.isFile()).toBe(true);
-      } else if (e!.type === "symlink") {
-        expect(e!.target).toBe(await readlink(join(ref, path)));
-      } else expect(e!.type).toBe("dir");
-    }
-    // Hard links carry the content of their set (stored once in the blob).
-    const link = b.get("usr/bin/demo-agent-link");
-    const main = b.get("usr/bin/demo-agent");
-    expect(link?.type === "file" && main?.type === "file" && link.content).toEqual(main?.type === "file" && main.content);
-    expect(await entryText(b.get("usr/libexec/demo/agent"))).toBe("#!/bin/sh\necho demo agent running\n");
-    expect(b.get("usr/bin/demo-ping")?.xattrs?.["security.capability"]).toBeInstanceOf(Uint8Array);
-  });
+      // Hard links carry the content of their set (stored once in the blob).
+      const link = b.get("usr/bin/demo-agent-link");
+      const main = b.get("usr/bin/demo-agent");
+      expect(link?.type === "file" && main?.type === "file" && link.content).toEqual(
+        main?.type === "file" && main.content,
+      );
+      expect(await entryText(b.get("usr/libexec/demo/agent"))).toBe("#!/bin/sh\necho demo agent running\n");
+      expect(b.get("usr/bin/demo-ping")?.xattrs?.["security.capability"]).toBeInstanceOf(Uint8Array);
+    },
+  );
 
   it("reports scriptlets, %config, %ghost and capabilities like the deb source's scripts and conffiles", async () => {
     const file = await buildRpm(AGENT, join(tmp, "rpms-findings"));
@@ -116,30 +126,38 @@ describe.skipIf(!tools)("rpm source", () => {
     expect(ctx.findings.find((f) => f.code === "rpm-dependencies")?.message).toContain("not checked");
   });
 
-  it.skipIf(!isRoot())("carries capabilities and modes into a squashfs image (read back with unsquashfs and getcap)", async () => {
-    const file = await buildRpm({ ...AGENT, payload: "w19.zstdio" }, join(tmp, "rpms-image"));
-    const base = await readBase({ values: { ID: "fedora", VERSION_ID: "40" }, arch: "x86-64" });
-    const spec = specFromObject({
-      name: "demo",
-      sources: [{ type: "rpm", packages: [file] }],
-      drop: ["etc/demo", "var/lib/demo"],
-    });
-    const r = await buildExtension({ spec, base, outDir: join(tmp, "out") });
-    expect(r.release.SYSEXT_VERSION_ID).toBe("1.2.3-4.fc40");
-    const ex = join(tmp, "unsquashed");
-    await execa("unsquashfs", ["-no-progress", "-d", ex, r.image]);
-    expect(String((await execa("getcap", [join(ex, "usr/bin/demo-ping")])).stdout)).toMatch(/cap_net_admin,cap_net_raw=ep/);
-    expect((await stat(join(ex, "usr/bin/demo-agent"))).mode & 0o7777).toBe(0o755);
-    expect(await readFile(join(ex, "usr/libexec/demo/agent"), "utf8")).toContain("demo agent running");
-    expect(await readlink(join(ex, "usr/bin/demo"))).toBe("demo-agent");
-  });
+  it.skipIf(!isRoot())(
+    "carries capabilities and modes into a squashfs image (read back with unsquashfs and getcap)",
+    async () => {
+      const file = await buildRpm({ ...AGENT, payload: "w19.zstdio" }, join(tmp, "rpms-image"));
+      const base = await readBase({ values: { ID: "fedora", VERSION_ID: "40" }, arch: "x86-64" });
+      const spec = specFromObject({
+        name: "demo",
+        sources: [{ type: "rpm", packages: [file] }],
+        drop: ["etc/demo", "var/lib/demo"],
+      });
+      const r = await buildExtension({ spec, base, outDir: join(tmp, "out") });
+      expect(r.release.SYSEXT_VERSION_ID).toBe("1.2.3-4.fc40");
+      const ex = join(tmp, "unsquashed");
+      await execa("unsquashfs", ["-no-progress", "-d", ex, r.image]);
+      expect(String((await execa("getcap", [join(ex, "usr/bin/demo-ping")])).stdout)).toMatch(
+        /cap_net_admin,cap_net_raw=ep/,
+      );
+      expect((await stat(join(ex, "usr/bin/demo-agent"))).mode & 0o7777).toBe(0o755);
+      expect(await readFile(join(ex, "usr/libexec/demo/agent"), "utf8")).toContain("demo agent running");
+      expect(await readlink(join(ex, "usr/bin/demo"))).toBe("demo-agent");
+    },
+  );
 
   it("resolves names in a directory by their headers (newest version, fitting architecture)", async () => {
     const dir = join(tmp, "repo");
     await buildRpm({ name: "demo-tool", version: "1.0", files: { "/usr/bin/t": "1" } }, dir);
     await buildRpm({ name: "demo-tool", version: "1.10", files: { "/usr/bin/t": "10" } }, dir);
     await buildRpm({ name: "demo-tool", version: "1.9", files: { "/usr/bin/t": "9" } }, dir);
-    await buildRpm({ name: "demo-tool-extra", version: "3", arch: "noarch", files: { "/usr/share/x": "x" } }, dir);
+    await buildRpm(
+      { name: "demo-tool-extra", version: "3", arch: "noarch", files: { "/usr/share/x": "x" } },
+      dir,
+    );
     const ctx = await debContext(tmp);
     const b = new TreeBuilder();
     const r = await addRaw(b, { type: "rpm", dir, packages: ["demo-tool"] }, ctx);

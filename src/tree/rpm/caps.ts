@@ -108,7 +108,9 @@ export function capabilityXattr(text: string): Uint8Array | undefined {
   const c = parseCapText(text);
   if (c.permitted === 0n && c.inheritable === 0n && c.effective === 0n) return undefined;
   if (c.effective !== 0n && c.effective !== (c.permitted | c.inheritable))
-    throw new Error(`the effective set of ${JSON.stringify(text)} must be empty or equal the permitted and inheritable sets`);
+    throw new Error(
+      `the effective set of ${JSON.stringify(text)} must be empty or equal the permitted and inheritable sets`,
+    );
   const b = Buffer.alloc(20);
   b.writeUInt32LE(VFS_CAP_REVISION_2 | (c.effective !== 0n ? VFS_CAP_FLAGS_EFFECTIVE : 0), 0);
   const lo = (v: bigint) => Number(v & 0xffffffffn);

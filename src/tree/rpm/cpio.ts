@@ -78,7 +78,8 @@ class ByteReader {
 
 const hex = (b: Buffer, i: number) => {
   const s = b.toString("latin1", i * 8, i * 8 + 8);
-  if (!/^[0-9a-fA-F]{8}$/.test(s)) throw new CpioError(`header field ${JSON.stringify(s)} is not hexadecimal`);
+  if (!/^[0-9a-fA-F]{8}$/.test(s))
+    throw new CpioError(`header field ${JSON.stringify(s)} is not hexadecimal`);
   return parseInt(s, 16);
 };
 
@@ -105,7 +106,8 @@ export async function readCpio(
         const index = hex(await r.exact(8, "a stripped member header"), 0);
         await r.align(4, "a stripped member header");
         const size = sizeOf(index);
-        if (size === undefined) throw new CpioError(`stripped member refers to file #${index}, which the header does not list`);
+        if (size === undefined)
+          throw new CpioError(`stripped member refers to file #${index}, which the header does not list`);
         entry = { name: "", mode: 0, ino: 0, nlink: 1, size, rdevMajor: 0, rdevMinor: 0, index };
       } else if (magic === "070701" || magic === "070702") {
         const h = await r.exact(104, "a member header");
@@ -129,7 +131,9 @@ export async function readCpio(
         };
         if (name === "TRAILER!!!") return;
       } else {
-        throw new CpioError(`bad member magic ${JSON.stringify(magic)} at payload offset ${r.offset - 6} (expected 070701)`);
+        throw new CpioError(
+          `bad member magic ${JSON.stringify(magic)} at payload offset ${r.offset - 6} (expected 070701)`,
+        );
       }
       let consumed = false;
       const what = `the data of ${entry.name || `file #${entry.index}`}`;
@@ -140,7 +144,8 @@ export async function readCpio(
         },
         read: async (limit) => {
           consumed = true;
-          if (entry.size > limit) throw new CpioError(`${what} has ${entry.size} bytes (at most ${limit} expected)`);
+          if (entry.size > limit)
+            throw new CpioError(`${what} has ${entry.size} bytes (at most ${limit} expected)`);
           return Buffer.from(await r.exact(entry.size, what));
         },
       };

@@ -50,7 +50,18 @@ export const TAG = {
 } as const;
 
 /** Tag data types. */
-const TYPE = { NULL: 0, CHAR: 1, INT8: 2, INT16: 3, INT32: 4, INT64: 5, STRING: 6, BIN: 7, ARRAY: 8, I18N: 9 };
+const TYPE = {
+  NULL: 0,
+  CHAR: 1,
+  INT8: 2,
+  INT16: 3,
+  INT32: 4,
+  INT64: 5,
+  STRING: 6,
+  BIN: 7,
+  ARRAY: 8,
+  I18N: 9,
+};
 const SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1 };
 
 /** rpm's own limits (header_internal.h): at most 65535 tags and 256 MiB of data per header. */
@@ -155,14 +166,22 @@ export function headerError(where: string, why: string, file?: string): SysextEr
  * data. Every entry's type, offset and count are checked against the data store, so nothing read later
  * can run past its end. Returns the header and the number of bytes it occupies.
  */
-export function parseHeaderBlob(buf: Buffer, where: string, file?: string): { header: RpmHeader; size: number } {
+export function parseHeaderBlob(
+  buf: Buffer,
+  where: string,
+  file?: string,
+): { header: RpmHeader; size: number } {
   if (buf.length < 8) throw headerError(where, "the header is truncated", file);
   const il = buf.readUInt32BE(0);
   const dl = buf.readUInt32BE(4);
   checkCounts(il, dl, where, file);
   const size = 8 + il * 16 + dl;
   if (buf.length < size)
-    throw headerError(where, `the header declares ${size} bytes but only ${buf.length} are present (truncated)`, file);
+    throw headerError(
+      where,
+      `the header declares ${size} bytes but only ${buf.length} are present (truncated)`,
+      file,
+    );
   const data = buf.subarray(8 + il * 16, size);
   const index = new Map<number, IndexEntry>();
   for (let i = 0; i < il; i++) {
@@ -197,7 +216,11 @@ function checkCounts(il: number, dl: number, where: string, file?: string): void
   if (il === 0 || il > MAX_TAGS)
     throw headerError(where, `the header declares ${il} tags (at most ${MAX_TAGS} are allowed)`, file);
   if (dl > MAX_DATA)
-    throw headerError(where, `the header declares ${dl} bytes of data (at most ${MAX_DATA} are allowed)`, file);
+    throw headerError(
+      where,
+      `the header declares ${dl} bytes of data (at most ${MAX_DATA} are allowed)`,
+      file,
+    );
 }
 
 /** The headers of a package file and where its payload starts. */
@@ -209,9 +232,20 @@ export interface RpmHeaders {
   readonly source: boolean;
 }
 
-async function readExact(fh: FileHandle, at: number, n: number, fileSize: number, what: string, file: string) {
+async function readExact(
+  fh: FileHandle,
+  at: number,
+  n: number,
+  fileSize: number,
+  what: string,
+  file: string,
+) {
   if (at + n > fileSize)
-    throw headerError(file, `${what} needs ${n} bytes at offset ${at}, but the file ends at ${fileSize} (truncated)`, file);
+    throw headerError(
+      file,
+      `${what} needs ${n} bytes at offset ${at}, but the file ends at ${fileSize} (truncated)`,
+      file,
+    );
   const buf = Buffer.alloc(n);
   const { bytesRead } = await fh.read(buf, 0, n, at);
   if (bytesRead !== n) throw headerError(file, `${what} is truncated`, file);
@@ -235,10 +269,16 @@ async function readHeaderAt(fh: FileHandle, at: number, fileSize: number, what: 
 export async function readHeaders(fh: FileHandle, file: string): Promise<RpmHeaders> {
   const fileSize = (await fh.stat()).size;
   const lead = await readExact(fh, 0, LEAD_SIZE, fileSize, "the lead", file);
-  if (!lead.subarray(0, 4).equals(LEAD_MAGIC)) throw headerError(file, "it does not start with the RPM lead magic", file);
-  if (lead[4]! < 3) throw headerError(file, `RPM format version ${lead[4]} is not supported (3 or 4 is)`, file);
+  if (!lead.subarray(0, 4).equals(LEAD_MAGIC))
+    throw headerError(file, "it does not start with the RPM lead magic", file);
+  if (lead[4]! < 3)
+    throw headerError(file, `RPM format version ${lead[4]} is not supported (3 or 4 is)`, file);
   if (lead.readUInt16BE(78) !== 5)
-    throw headerError(file, `signature type ${lead.readUInt16BE(78)} is not the header-style signature (5)`, file);
+    throw headerError(
+      file,
+      `signature type ${lead.readUInt16BE(78)} is not the header-style signature (5)`,
+      file,
+    );
   const sig = await readHeaderAt(fh, LEAD_SIZE, fileSize, "signature header", file);
   const mainAt = sig.end + ((8 - (sig.end % 8)) % 8);
   const main = await readHeaderAt(fh, mainAt, fileSize, "header", file);

@@ -101,7 +101,11 @@ function deps(h: RpmHeader, nameTag: number, flagTag: number, verTag: number, wh
   const flags = h.numbers(flagTag);
   const vers = h.strings(verTag);
   if (names.length > 0 && (flags.length !== names.length || vers.length !== names.length))
-    throw headerError(where, `dependency tag ${nameTag} has ${names.length} names but ${flags.length} flags and ${vers.length} versions`, file);
+    throw headerError(
+      where,
+      `dependency tag ${nameTag} has ${names.length} names but ${flags.length} flags and ${vers.length} versions`,
+      file,
+    );
   return names.map((n, i) => ({ name: n, flags: flags[i]!, evr: vers[i]! }));
 }
 
@@ -115,7 +119,8 @@ function readFiles(h: RpmHeader, where: string, file?: string): RpmFile[] {
       throw headerError(where, `${base.length} file names but ${idx.length} directory indexes`, file);
     paths = base.map((b, i) => {
       const d = dirs[idx[i]!];
-      if (d === undefined) throw headerError(where, `directory index ${idx[i]} of ${b} is out of range`, file);
+      if (d === undefined)
+        throw headerError(where, `directory index ${idx[i]} of ${b} is out of range`, file);
       return d + b;
     });
   } else paths = h.strings(TAG.OLDFILENAMES);
@@ -127,7 +132,10 @@ function readFiles(h: RpmHeader, where: string, file?: string): RpmFile[] {
   };
   if (n === 0) return [];
   const modes = col(h.numbers(TAG.FILEMODES), "file modes");
-  const sizes = col(h.has(TAG.LONGFILESIZES) ? h.numbers(TAG.LONGFILESIZES) : h.numbers(TAG.FILESIZES), "file sizes");
+  const sizes = col(
+    h.has(TAG.LONGFILESIZES) ? h.numbers(TAG.LONGFILESIZES) : h.numbers(TAG.FILESIZES),
+    "file sizes",
+  );
   const flags = col(h.numbers(TAG.FILEFLAGS), "file flags", 0);
   const links = col(h.strings(TAG.FILELINKTOS), "link targets", "");
   const rdevs = col(h.numbers(TAG.FILERDEVS), "device numbers", 0);
@@ -172,7 +180,11 @@ export async function readRpmPackage(file: string): Promise<RpmPackage> {
       throw headerError(file, `payload format ${JSON.stringify(format)} is not supported (cpio is)`, file);
     return {
       ...pkg,
-      payload: { offset: hs.payloadOffset, format, compressor: hs.header.string(TAG.PAYLOADCOMPRESSOR) ?? "gzip" },
+      payload: {
+        offset: hs.payloadOffset,
+        format,
+        compressor: hs.header.string(TAG.PAYLOADCOMPRESSOR) ?? "gzip",
+      },
     };
   } finally {
     await fh.close();

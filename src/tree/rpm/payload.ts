@@ -65,7 +65,10 @@ async function openPayload(pkg: RpmPackage): Promise<NodeJS.ReadableStream> {
   const p = pkg.payload!;
   const declared = COMPRESSORS[p.compressor];
   if (declared === undefined)
-    throw invalid(pkg, `payload compressor ${JSON.stringify(p.compressor)} is not supported (gzip, bzip2, xz, lzma, zstd are)`);
+    throw invalid(
+      pkg,
+      `payload compressor ${JSON.stringify(p.compressor)} is not supported (gzip, bzip2, xz, lzma, zstd are)`,
+    );
   const fh = await open(pkg.file, "r");
   const magic = Buffer.alloc(6);
   let got: number;
@@ -78,7 +81,10 @@ async function openPayload(pkg: RpmPackage): Promise<NodeJS.ReadableStream> {
   const seen = detectCompression(magic.subarray(0, got));
   const ok = seen === declared || (declared === "lzma" && seen === "none");
   if (!ok)
-    throw invalid(pkg, `the header declares a ${p.compressor || "plain"} payload, but its magic bytes say ${seen}`);
+    throw invalid(
+      pkg,
+      `the header declares a ${p.compressor || "plain"} payload, but its magic bytes say ${seen}`,
+    );
   return openDecompressed(pkg.file, p.offset, undefined, declared);
 }
 
@@ -105,7 +111,8 @@ export async function extractPayload(
   const setSize = new Map<string, number>();
   const key = (f: RpmFile) => `${f.device}:${f.inode}`;
   for (const f of pkg.files)
-    if ((f.mode & S_IFMT) === 0o100000 && !(f.flags & FILE_FLAG.GHOST)) setSize.set(key(f), (setSize.get(key(f)) ?? 0) + 1);
+    if ((f.mode & S_IFMT) === 0o100000 && !(f.flags & FILE_FLAG.GHOST))
+      setSize.set(key(f), (setSize.get(key(f)) ?? 0) + 1);
   const sets = new Map<string, { pending: string[]; carrier?: string; seen: number }>();
   const found = new Set<number>();
 
@@ -125,7 +132,11 @@ export async function extractPayload(
     const f = pkg.files[byPath.get(entry.path)!]!;
     if (prior && entry.type === "dir") {
       if ((prior.file.mode & 0o7777) !== entry.mode)
-        report.sharedDirs.push({ path: entry.path, other: prior.pkg, modes: [prior.file.mode & 0o7777, entry.mode] });
+        report.sharedDirs.push({
+          path: entry.path,
+          other: prior.pkg,
+          modes: [prior.file.mode & 0o7777, entry.mode],
+        });
     } else if (prior && prior.pkg !== origin && sameFile(prior.file, f)) {
       return; // the same file in two packages of this source (rpm allows identical shared files)
     }
@@ -146,7 +157,10 @@ export async function extractPayload(
         const type = TYPES[f.mode & S_IFMT];
         if (!type) throw invalid(pkg, `${f.path} has an unknown file type (mode ${f.mode.toString(8)})`);
         if (c.index === undefined && (c.mode & S_IFMT) !== (f.mode & S_IFMT))
-          throw invalid(pkg, `payload member ${c.name} has another file type than the header says for ${f.path}`);
+          throw invalid(
+            pkg,
+            `payload member ${c.name} has another file type than the header says for ${f.path}`,
+          );
         if (found.has(index)) throw invalid(pkg, `payload member ${c.name} appears twice`);
         found.add(index);
         if (matchesAnyGlob(opts.exclude, path)) {
@@ -174,14 +188,23 @@ export async function extractPayload(
               }
             }
             if (c.size !== f.size)
-              throw invalid(pkg, `payload member ${c.name || f.path} declares ${c.size} bytes, but the header says ${f.size}`);
+              throw invalid(
+                pkg,
+                `payload member ${c.name || f.path} declares ${c.size} bytes, but the header says ${f.size}`,
+              );
             const offset = blobOffset;
             await data.copyTo(async (chunk) => {
               let off = 0;
-              while (off < chunk.length) off += (await blob.write(chunk, off, chunk.length - off, null)).bytesWritten;
+              while (off < chunk.length)
+                off += (await blob.write(chunk, off, chunk.length - off, null)).bytesWritten;
             });
             blobOffset += f.size;
-            add({ ...base, type: "file", size: f.size, content: { kind: "file", path: opts.blobFile, offset, size: f.size } });
+            add({
+              ...base,
+              type: "file",
+              size: f.size,
+              content: { kind: "file", path: opts.blobFile, offset, size: f.size },
+            });
             if (set) {
               set.carrier = path;
               for (const other of set.pending) {
@@ -205,7 +228,12 @@ export async function extractPayload(
           case "socket":
             return; // sockets are made by the service that listens on them
           default:
-            add({ ...base, type, devMajor: (f.rdev >> 8) & 0xfff, devMinor: (f.rdev & 0xff) | ((f.rdev >> 12) & 0xfff00) });
+            add({
+              ...base,
+              type,
+              devMajor: (f.rdev >> 8) & 0xfff,
+              devMinor: (f.rdev & 0xff) | ((f.rdev >> 12) & 0xfff00),
+            });
         }
       },
       (i) => pkg.files[i]?.size,
@@ -219,19 +247,36 @@ export async function extractPayload(
   }
   const missing = pkg.files
     .map((f, i) => ({ f, i }))
-    .filter(({ f, i }) => !found.has(i) && !(f.flags & FILE_FLAG.GHOST) && !matchesAnyGlob(opts.exclude, paths[i]!));
+    .filter(
+      ({ f, i }) => !found.has(i) && !(f.flags & FILE_FLAG.GHOST) && !matchesAnyGlob(opts.exclude, paths[i]!),
+    );
   if (missing.length > 0)
-    throw invalid(pkg, `${missing.length} file(s) of the header are missing from the payload: ${missing.slice(0, 5).map((m) => m.f.path).join(", ")}`);
+    throw invalid(
+      pkg,
+      `${missing.length} file(s) of the header are missing from the payload: ${missing
+        .slice(0, 5)
+        .map((m) => m.f.path)
+        .join(", ")}`,
+    );
   return report;
 }
 
-function xattrsOf(pkg: RpmPackage, f: RpmFile, path: string, report: ExtractReport): { xattrs?: Record<string, XattrValue> } {
+function xattrsOf(
+  pkg: RpmPackage,
+  f: RpmFile,
+  path: string,
+  report: ExtractReport,
+): { xattrs?: Record<string, XattrValue> } {
   if (f.caps === "") return {};
   let value: Uint8Array | undefined;
   try {
     value = capabilityXattr(f.caps);
   } catch (e) {
-    throw invalid(pkg, `file capabilities of ${f.path} (${JSON.stringify(f.caps)}): ${(e as Error).message}`, e);
+    throw invalid(
+      pkg,
+      `file capabilities of ${f.path} (${JSON.stringify(f.caps)}): ${(e as Error).message}`,
+      e,
+    );
   }
   if (!value) return {};
   report.caps.push({ path, caps: f.caps });
@@ -239,7 +284,13 @@ function xattrsOf(pkg: RpmPackage, f: RpmFile, path: string, report: ExtractRepo
 }
 
 function sameFile(a: RpmFile, b: RpmFile): boolean {
-  return a.mode === b.mode && a.size === b.size && a.digest === b.digest && a.linkTo === b.linkTo && a.caps === b.caps;
+  return (
+    a.mode === b.mode &&
+    a.size === b.size &&
+    a.digest === b.digest &&
+    a.linkTo === b.linkTo &&
+    a.caps === b.caps
+  );
 }
 
 export { CpioError };

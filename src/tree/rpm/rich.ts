@@ -5,13 +5,21 @@ import { operatorSense } from "./vercmp.js";
 export type RichExpr =
   | { readonly op: "dep"; readonly name: string; readonly flags: number; readonly evr: string }
   | { readonly op: "and" | "or" | "with" | "without"; readonly args: readonly RichExpr[] }
-  | { readonly op: "if" | "unless"; readonly then: RichExpr; readonly cond: RichExpr; readonly else?: RichExpr };
+  | {
+      readonly op: "if" | "unless";
+      readonly then: RichExpr;
+      readonly cond: RichExpr;
+      readonly else?: RichExpr;
+    };
 
 const OPS = new Set(["and", "or", "if", "unless", "else", "with", "without"]);
 const COMPARE = new Set(["<", "<=", "=", ">=", ">", "=="]);
 
 function tokenize(text: string): string[] {
-  return text.replace(/([()])/g, " $1 ").trim().split(/\s+/);
+  return text
+    .replace(/([()])/g, " $1 ")
+    .trim()
+    .split(/\s+/);
 }
 
 /** Parse a rich dependency (it starts with "("); throws PACKAGE_INVALID naming the text when malformed. */
@@ -19,9 +27,13 @@ export function parseRich(text: string, where: string): RichExpr {
   const tokens = tokenize(text);
   let i = 0;
   const fail = (why: string) =>
-    new SysextError("PACKAGE_INVALID", `cannot parse rich dependency ${JSON.stringify(text)} of ${where}: ${why}`, {
-      hint: "the package metadata is corrupt; rebuild it with rpmbuild",
-    });
+    new SysextError(
+      "PACKAGE_INVALID",
+      `cannot parse rich dependency ${JSON.stringify(text)} of ${where}: ${why}`,
+      {
+        hint: "the package metadata is corrupt; rebuild it with rpmbuild",
+      },
+    );
   const group = (): RichExpr => {
     if (tokens[i] !== "(") throw fail("expected '('");
     i++;
@@ -52,7 +64,8 @@ export function parseRich(text: string, where: string): RichExpr {
   const term = (): RichExpr => {
     if (tokens[i] === "(") return group();
     const name = tokens[i];
-    if (name === undefined || name === ")" || OPS.has(name)) throw fail(`expected a package name at ${JSON.stringify(name ?? "the end")}`);
+    if (name === undefined || name === ")" || OPS.has(name))
+      throw fail(`expected a package name at ${JSON.stringify(name ?? "the end")}`);
     i++;
     if (tokens[i] !== undefined && COMPARE.has(tokens[i]!)) {
       const op = tokens[i]!;

@@ -9,7 +9,12 @@ import { packageFromHeader, type RpmPackage } from "./package.js";
 export const RPMDB_DIRS = ["usr/lib/sysimage/rpm", "var/lib/rpm"] as const;
 
 export type RpmdbResult =
-  | { readonly kind: "sqlite"; readonly file: string; readonly packages: RpmPackage[]; readonly walPending: boolean }
+  | {
+      readonly kind: "sqlite";
+      readonly file: string;
+      readonly packages: RpmPackage[];
+      readonly walPending: boolean;
+    }
   | { readonly kind: "unsupported"; readonly file: string; readonly backend: "ndb" | "bdb" }
   | { readonly kind: "none" };
 
@@ -17,7 +22,7 @@ export type RpmdbResult =
 async function inRoot(root: string, rel: string): Promise<string | undefined> {
   let cur = "";
   const parts = rel.split("/");
-  for (let hops = 0; parts.length > 0 && hops < 64; ) {
+  for (let hops = 0; parts.length > 0 && hops < 64;) {
     const part = parts.shift()!;
     const next = cur === "" ? part : `${cur}/${part}`;
     const st = await lstat(join(root, next)).catch(() => undefined);
@@ -37,10 +42,11 @@ async function inRoot(root: string, rel: string): Promise<string | undefined> {
   return join(root, cur);
 }
 
-const exists = (p: string) => stat(p).then(
-  (s) => s.isFile(),
-  () => false,
-);
+const exists = (p: string) =>
+  stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 /** Find and read the rpm database of a base root. */
 export async function readRpmdb(root: string): Promise<RpmdbResult> {
@@ -50,10 +56,17 @@ export async function readRpmdb(root: string): Promise<RpmdbResult> {
     const sqlite = join(abs, "rpmdb.sqlite");
     if (await exists(sqlite)) {
       const wal = await stat(`${sqlite}-wal`).catch(() => undefined);
-      return { kind: "sqlite", file: sqlite, packages: await readSqliteRpmdb(sqlite), walPending: (wal?.size ?? 0) > 0 };
+      return {
+        kind: "sqlite",
+        file: sqlite,
+        packages: await readSqliteRpmdb(sqlite),
+        walPending: (wal?.size ?? 0) > 0,
+      };
     }
-    if (await exists(join(abs, "Packages.db"))) return { kind: "unsupported", file: join(abs, "Packages.db"), backend: "ndb" };
-    if (await exists(join(abs, "Packages"))) return { kind: "unsupported", file: join(abs, "Packages"), backend: "bdb" };
+    if (await exists(join(abs, "Packages.db")))
+      return { kind: "unsupported", file: join(abs, "Packages.db"), backend: "ndb" };
+    if (await exists(join(abs, "Packages")))
+      return { kind: "unsupported", file: join(abs, "Packages"), backend: "bdb" };
   }
   return { kind: "none" };
 }
@@ -67,11 +80,15 @@ export async function readSqliteRpmdb(file: string): Promise<RpmPackage[]> {
   try {
     bytes = await readFile(file);
   } catch (e) {
-    throw new SysextError("BASE_INVALID", `cannot read the base's rpm database ${file}: ${(e as Error).message}`, {
-      cause: e,
-      location: { file },
-      hint: "make the database readable, or set skipDependencyCheck: true on the rpm source",
-    });
+    throw new SysextError(
+      "BASE_INVALID",
+      `cannot read the base's rpm database ${file}: ${(e as Error).message}`,
+      {
+        cause: e,
+        location: { file },
+        hint: "make the database readable, or set skipDependencyCheck: true on the rpm source",
+      },
+    );
   }
   sqlJs ??= import("sql.js").then((m) => m.default());
   const SQL = await sqlJs;
@@ -96,7 +113,11 @@ export async function readSqliteRpmdb(file: string): Promise<RpmPackage[]> {
   }
   return rows.map(([hnum, blob]) => {
     const where = `${file} (package #${hnum})`;
-    const { header } = parseHeaderBlob(Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength), where, file);
+    const { header } = parseHeaderBlob(
+      Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength),
+      where,
+      file,
+    );
     return packageFromHeader(header, where, file);
   });
 }

@@ -48,7 +48,11 @@ function buildState(ctx: SourceContext): BuildState {
  * Add the packages of an rpm source. Returns the version-release of `versionFrom` (default: the first
  * package) without its epoch, for SYSEXT_VERSION_ID.
  */
-export async function addRpmSource(builder: TreeBuilder, source: RpmSource, ctx: SourceContext): Promise<SourceResult> {
+export async function addRpmSource(
+  builder: TreeBuilder,
+  source: RpmSource,
+  ctx: SourceContext,
+): Promise<SourceResult> {
   const state = buildState(ctx);
   const sourceNo = ++state.sources;
   const arches = rpmArches(ctx.arch);
@@ -83,10 +87,14 @@ export async function addRpmSource(builder: TreeBuilder, source: RpmSource, ctx:
 function findVersionPackage(want: string, pkgs: readonly RpmPackage[]): RpmPackage {
   const hit = pkgs.find((p) => p.name === want || p.file === want || basename(p.file) === want);
   if (hit) return hit;
-  throw new SysextError("SOURCE_INVALID", `versionFrom ${JSON.stringify(want)} is not one of the source's packages`, {
-    location: { field: "versionFrom" },
-    hint: `use one of: ${pkgs.map((p) => p.name).join(", ")}`,
-  });
+  throw new SysextError(
+    "SOURCE_INVALID",
+    `versionFrom ${JSON.stringify(want)} is not one of the source's packages`,
+    {
+      location: { field: "versionFrom" },
+      hint: `use one of: ${pkgs.map((p) => p.name).join(", ")}`,
+    },
+  );
 }
 
 function checkArchitecture(p: RpmPackage, ctx: SourceContext, arches: readonly string[]): void {
@@ -101,7 +109,11 @@ function checkArchitecture(p: RpmPackage, ctx: SourceContext, arches: readonly s
   );
 }
 
-async function checkDependencies(pkgs: readonly RpmPackage[], state: BuildState, ctx: SourceContext): Promise<void> {
+async function checkDependencies(
+  pkgs: readonly RpmPackage[],
+  state: BuildState,
+  ctx: SourceContext,
+): Promise<void> {
   const root = ctx.base.root;
   const note = (severity: Finding["severity"], message: string, hint: string) => {
     if (state.notified) return;
@@ -154,7 +166,11 @@ async function checkDependencies(pkgs: readonly RpmPackage[], state: BuildState,
 }
 
 /** Resolve the source's packages to files (names: the newest fitting package in `dir`) and read their headers. */
-async function resolvePackages(source: RpmSource, ctx: SourceContext, arches: readonly string[]): Promise<RpmPackage[]> {
+async function resolvePackages(
+  source: RpmSource,
+  ctx: SourceContext,
+  arches: readonly string[],
+): Promise<RpmPackage[]> {
   const explicit = source.packages.filter((p) => p.includes("/") || p.endsWith(".rpm"));
   const names = source.packages.filter((p) => !explicit.includes(p));
   const out: RpmPackage[] = [];
@@ -163,13 +179,19 @@ async function resolvePackages(source: RpmSource, ctx: SourceContext, arches: re
   const absDir = resolveSourcePath(ctx.specDir, source.dir);
   let files: string[];
   try {
-    files = (await readdir(absDir)).filter((n) => n.endsWith(".rpm") && !n.endsWith(".src.rpm")).sort(comparePaths);
+    files = (await readdir(absDir))
+      .filter((n) => n.endsWith(".rpm") && !n.endsWith(".src.rpm"))
+      .sort(comparePaths);
   } catch (e) {
-    throw new SysextError("PACKAGE_INVALID", `package directory ${absDir} does not exist or cannot be read (looking for ${names.join(", ") || "packages"})`, {
-      location: { file: absDir, field: "dir" },
-      cause: e,
-      hint: `download the packages into it first, e.g. dnf download --resolve --destdir=${absDir} ${names.join(" ")}`,
-    });
+    throw new SysextError(
+      "PACKAGE_INVALID",
+      `package directory ${absDir} does not exist or cannot be read (looking for ${names.join(", ") || "packages"})`,
+      {
+        location: { file: absDir, field: "dir" },
+        cause: e,
+        hint: `download the packages into it first, e.g. dnf download --resolve --destdir=${absDir} ${names.join(" ")}`,
+      },
+    );
   }
   // Headers are read once per file; the file name only narrows the candidates (names contain dashes).
   const read = new Map<string, RpmPackage>();
@@ -183,14 +205,18 @@ async function resolvePackages(source: RpmSource, ctx: SourceContext, arches: re
     cands.sort((a, b) => compareEvr(evr(b), evr(a)) || comparePaths(basename(a.file), basename(b.file)))[0];
   for (const name of names) {
     const cands: RpmPackage[] = [];
-    for (const n of files) if (n.startsWith(`${name}-`)) {
-      const p = await header(n);
-      if (p.name === name) cands.push(p);
-    }
+    for (const n of files)
+      if (n.startsWith(`${name}-`)) {
+        const p = await header(n);
+        if (p.name === name) cands.push(p);
+      }
     // Only other architectures present: take one anyway so the architecture check names the mismatch.
     const best = newest(cands.filter(fits)) ?? newest(cands);
     if (!best) {
-      const listing = files.length === 0 ? "it holds no .rpm files" : `it holds ${files.length} .rpm file(s): ${files.slice(0, 12).join(", ")}${files.length > 12 ? ", ..." : ""}`;
+      const listing =
+        files.length === 0
+          ? "it holds no .rpm files"
+          : `it holds ${files.length} .rpm file(s): ${files.slice(0, 12).join(", ")}${files.length > 12 ? ", ..." : ""}`;
       throw new SysextError("PACKAGE_INVALID", `package ${name} not found in ${absDir}; ${listing}`, {
         location: { file: absDir, field: `packages[${source.packages.indexOf(name)}]` },
         hint: `download it: dnf download --arch ${arches[0]} --arch noarch --destdir=${absDir} ${name}, or give the path to the .rpm file`,
