@@ -12,6 +12,8 @@ export interface HandFile {
 
 export interface CpioMember {
   name: string;
+  /** rpm's stripped form for large files: only this index into the header's file list is written. */
+  stripped?: number;
   mode: number;
   data?: Buffer;
   /** Overrides the size written into the header (a lie about the data that follows). */
@@ -33,6 +35,13 @@ export function cpioNewc(members: readonly CpioMember[]): Buffer {
   };
   for (const m of [...members, { name: "TRAILER!!!", mode: 0 }]) {
     const data = m.data ?? Buffer.alloc(0);
+    if ("stripped" in m && m.stripped !== undefined) {
+      push(Buffer.from(`07070X${hex8(m.stripped)}`, "latin1"));
+      push(Buffer.alloc(pad4(at)));
+      push(data);
+      push(Buffer.alloc(pad4(at)));
+      continue;
+    }
     const fields = [
       m.ino ?? 1,
       m.mode,

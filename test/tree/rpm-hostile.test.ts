@@ -169,4 +169,26 @@ describe.skipIf(!tools)("hostile RPM packages", () => {
     const p = await readRpmPackage(file);
     expect(p.files.map((f) => [f.path, f.mode, f.size])).toEqual([["/usr/bin/x", 0o100755, 2]]);
   });
+
+  it("rpm's stripped cpio form (large-file packages) takes names and sizes from the header", async () => {
+    const file = join(tmp, "stripped.rpm");
+    await writeFile(
+      file,
+      handMadeRpm({
+        files: [
+          { path: "/usr/share/a", mode: REG, size: 5 },
+          { path: "/usr/share/b", mode: REG, size: 3 },
+        ],
+        cpio: cpioNewc([
+          { name: "", mode: 0, stripped: 1, data: Buffer.from("bbb") },
+          { name: "", mode: 0, stripped: 0, data: Buffer.from("aaaaa") },
+        ]),
+      }),
+    );
+    const base = await readBase({ values: { ID: "fedora", VERSION_ID: "40" }, arch: "x86-64" });
+    const spec = specFromObject({ name: "stripped", sources: [{ type: "rpm", packages: [file] }] });
+    const r = await buildExtension({ spec, base, outDir: join(tmp, "out-stripped"), format: "directory" });
+    expect(await readFile(join(r.image, "usr/share/a"), "utf8")).toBe("aaaaa");
+    expect(await readFile(join(r.image, "usr/share/b"), "utf8")).toBe("bbb");
+  });
 });

@@ -9,6 +9,7 @@ import { buildExtension } from "../../src/build.js";
 import { specFromObject } from "../../src/spec/load.js";
 import { readRpmPackage } from "../../src/tree/rpm/package.js";
 import { TreeBuilder } from "../../src/tree/tree.js";
+import { rejection } from "../helpers/errors.js";
 import { buildRpm, type RpmDef } from "../helpers/rpm.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
 import { addRaw, debContext, entryText } from "./source-context.js";
@@ -169,5 +170,47 @@ describe.skipIf(!tools)("rpm source", () => {
     expect(all.has("usr/share/x")).toBe(true);
     const p = await readRpmPackage(join(dir, "demo-tool-1.9-1.x86_64.rpm"));
     expect([p.name, p.version, p.arch]).toEqual(["demo-tool", "1.9", "x86_64"]);
+  });
+
+  it("directories owned by several packages merge; identical shared files are allowed, different ones conflict", async () => {
+    const dir = join(tmp, "shared");
+    const license = "MIT License\n";
+    const a = await buildRpm(
+      {
+        name: "share-a",
+        version: "1",
+        files: { "/usr/share/licenses/common/LICENSE": license, "/usr/bin/a": "a" },
+        dirs: ["/usr/share/common"],
+      },
+      dir,
+    );
+    const b = await buildRpm(
+      {
+        name: "share-b",
+        version: "1",
+        files: {
+          "/usr/share/licenses/common/LICENSE": license,
+          "/usr/share/common/b": { content: "b", mode: 0o600 },
+        },
+        dirs: ["/usr/share/common"],
+      },
+      dir,
+    );
+    const c = await buildRpm(
+      { name: "share-c", version: "1", files: { "/usr/bin/a": "not a" } },
+      join(tmp, "shared-c"),
+    );
+    const ctx = await debContext(tmp);
+    const builder = new TreeBuilder();
+    await addRaw(builder, { type: "rpm", packages: [a, b] }, ctx);
+    expect(await entryText(builder.get("usr/share/licenses/common/LICENSE"))).toBe(license);
+    expect(builder.get("usr/share/common")?.type).toBe("dir");
+    const e = await rejection(
+      addRaw(builder, { type: "rpm", packages: [c] }, await debContext(tmp)),
+      "PATH_CONFLICT",
+    );
+    expect(e.message).toContain("usr/bin/a");
+    expect(e.message).toContain("share-a-1-1.x86_64");
+    expect(e.message).toContain("share-c-1-1.x86_64");
   });
 });
