@@ -213,4 +213,25 @@ describe.skipIf(!tools)("rpm source", () => {
     expect(e.message).toContain("share-a-1-1.x86_64");
     expect(e.message).toContain("share-c-1-1.x86_64");
   });
+
+  it("excluding some names of a hard-link set is refused; excluding all of them works", async () => {
+    const file = await buildRpm(AGENT, join(tmp, "rpms-exclude"));
+    const e = await rejection(
+      addRaw(
+        new TreeBuilder(),
+        { type: "rpm", packages: [file], exclude: ["usr/bin/demo-agent"] },
+        await debContext(tmp),
+      ),
+      "SOURCE_INVALID",
+    );
+    expect(e.message).toContain("hard link of");
+    const b = new TreeBuilder();
+    await addRaw(
+      b,
+      { type: "rpm", packages: [file], exclude: ["usr/bin/demo-agent*", "usr/libexec"] },
+      await debContext(tmp),
+    );
+    expect(b.has("usr/bin/demo-agent")).toBe(false);
+    expect(b.has("usr/bin/demo-ping")).toBe(true);
+  });
 });

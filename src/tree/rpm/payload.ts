@@ -164,7 +164,18 @@ export async function extractPayload(
         if (found.has(index)) throw invalid(pkg, `payload member ${c.name} appears twice`);
         found.add(index);
         if (matchesAnyGlob(opts.exclude, path)) {
-          setSize.set(key(f), (setSize.get(key(f)) ?? 1) - 1);
+          if ((setSize.get(key(f)) ?? 1) > 1) {
+            const names = pkg.files.flatMap((g, i) => (key(g) === key(f) && g !== f ? [paths[i]!] : []));
+            if (names.some((n) => !matchesAnyGlob(opts.exclude, n)))
+              throw new SysextError(
+                "SOURCE_INVALID",
+                `${origin}: ${path} is excluded, but it is a hard link of ${names.join(", ")}, which are not`,
+                {
+                  location: { file: pkg.file, field: "exclude" },
+                  hint: "exclude every name of the hard-link set, or none of them",
+                },
+              );
+          }
           return;
         }
         const mode = f.mode & 0o7777;
@@ -231,8 +242,9 @@ export async function extractPayload(
             add({
               ...base,
               type,
-              devMajor: (f.rdev >> 8) & 0xfff,
-              devMinor: (f.rdev & 0xff) | ((f.rdev >> 12) & 0xfff00),
+              // The cpio header has the full numbers; the stripped form only the header's 16-bit FILERDEVS.
+              devMajor: c.index === undefined ? c.rdevMajor : (f.rdev >> 8) & 0xff,
+              devMinor: c.index === undefined ? c.rdevMinor : f.rdev & 0xff,
             });
         }
       },
