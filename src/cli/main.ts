@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { registerBuild } from "./commands/build.js";
 import { registerCheck } from "./commands/check.js";
+import { registerFeed } from "./commands/feed.js";
 import { registerInit } from "./commands/init.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerPayload } from "./commands/payload.js";
@@ -33,6 +34,7 @@ export function createProgram(): Command {
     registerInit,
     registerPayload,
     registerRelease,
+    registerFeed,
     registerVerify,
     registerSchema,
   ]) {

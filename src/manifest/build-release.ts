@@ -9,7 +9,9 @@ import { SysextError } from "../errors.js";
 import type { CompressionKind } from "../payload/compressed.js";
 import { loadSpecFile } from "../spec/load.js";
 import { loadSigningKeys } from "../payload/sign.js";
-import { exists } from "../util/fs.js";
+import { exists, writeFileAtomic } from "../util/fs.js";
+import type { SecretRef } from "../util/secret.js";
+import { exportPublicKeyring, loadGpgSigningKey } from "./gpg.js";
 import { planRelease, type ReleasePlan } from "./release-plan.js";
 import { publishRelease, type ReleaseResult } from "./release.js";
 import { resolveExtensionFiles } from "./release-spec.js";
@@ -25,6 +27,13 @@ export interface BuildReleaseOptions {
   readonly vars?: Readonly<Record<string, string>>;
   readonly mainPayload?: string;
   readonly baseUrl?: string;
+  /** Where systemd-sysupdate fetches from (default baseUrl). */
+  readonly sysupdateUrl?: string;
+  /** OpenPGP secret key that signs SHA256SUMS (file, env:NAME or -); read once for every architecture. */
+  readonly gpgKey?: SecretRef;
+  readonly gpgPassphrase?: SecretRef;
+  /** Write the signing key's public keyring here (binary; a host installs it as import-pubring.pgp/.gpg). */
+  readonly gpgExportPublic?: string;
   readonly compressed?: readonly CompressionKind[];
   readonly version?: string;
   readonly strict?: boolean;
@@ -50,6 +59,21 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
     });
   }
   await loadSigningKeys(options.keys);
+  if (options.gpgExportPublic !== undefined && options.gpgKey === undefined) {
+    throw new SysextError(
+      "USAGE",
+      "--gpg-export-public needs --gpg-key (the key whose public part to write)",
+      {
+        hint: "pass --gpg-key KEY with it",
+      },
+    );
+  }
+  const gpgKey = options.gpgKey
+    ? await loadGpgSigningKey(
+        options.gpgKey,
+        options.gpgPassphrase ? { passphrase: options.gpgPassphrase } : {},
+      )
+    : undefined;
   if (options.mainPayload !== undefined && !(await exists(options.mainPayload))) {
     throw new SysextError("RELEASE_INVALID", `main payload ${options.mainPayload} does not exist`, {
       location: { file: options.mainPayload, field: "mainPayload" },
@@ -108,6 +132,8 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
         keys: options.keys,
         ...(options.mainPayload ? { mainPayload: { file: options.mainPayload } } : {}),
         ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+        ...(options.sysupdateUrl ? { sysupdateUrl: options.sysupdateUrl } : {}),
+        ...(gpgKey ? { gpgKey } : {}),
         ...(options.version ? { version: options.version } : {}),
         ...(options.compressed ? { compressed: options.compressed } : {}),
       });
@@ -119,6 +145,8 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
       progress(`payloads and manifests for ${arch}`);
       releases.push({ ...(await publishRelease(plan)), arch });
     }
+    if (gpgKey && options.gpgExportPublic !== undefined)
+      await writeFileAtomic(options.gpgExportPublic, exportPublicKeyring(gpgKey));
     return { builds, releases };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// Public entry of the manifest step: the release manifest schema, renderers, writeRelease and verifyRelease.
+// Public entry of the manifest step: the release manifest schema, renderers, writeRelease, verifyRelease, sysupdate feeds.
 export {
   extensionEntrySchema,
   mainPayloadSchema,
@@ -16,10 +16,31 @@ export {
   renderNebraska,
   renderOmaha,
   renderSha256Sums,
-  renderSysupdateTransfer,
-  sysupdatePattern,
-  versionedImageName,
 } from "./formats.js";
+export {
+  extensionPattern,
+  extensionUpdateVersion,
+  isSysupdateVersion,
+  matchPattern,
+  osImageName,
+  publishedImageName,
+  stagePattern,
+  sysupdateFiles,
+  type SysupdateFile,
+  type SysupdateOptions,
+} from "./sysupdate.js";
+export { newestVersion, strverscmpImproved } from "./strverscmp.js";
+export {
+  exportPublicKeyring,
+  loadGpgSigningKey,
+  readPublicKeyring,
+  signDetached,
+  verifyDetached,
+  type GpgSigningKey,
+} from "./gpg.js";
+export { FEED_INDEX, updateFeed, type FeedResult, type UpdateFeedOptions } from "./feed.js";
+export { feedSchema, type Feed, type FeedImage, type FeedNewest } from "./feed-schema.js";
+export { verifyFeed, type FeedVerifyReport } from "./feed-verify.js";
 export { publishRelease, writeRelease, type ReleaseResult } from "./release.js";
 export {
   planRelease,

@@ -8,7 +8,9 @@ import { digestFile, exists, type FileDigest } from "../util/fs.js";
 import type { CompressionKind } from "../payload/compressed.js";
 import { requireBlockMultiple } from "../payload/image-io.js";
 import { loadSigningKeys } from "../payload/sign.js";
-import { versionedImageName } from "./formats.js";
+import type { SecretRef } from "../util/secret.js";
+import { loadGpgSigningKey, type GpgSigningKey } from "./gpg.js";
+import { extensionUpdateVersion, osImageName, publishedImageName } from "./sysupdate.js";
 import { releaseManifestSchema, type MainPayload, type ReleaseManifest } from "./schema.js";
 
 export interface ReleaseExtensionInput {
@@ -31,6 +33,15 @@ export interface WriteReleaseOptions {
   readonly keys: readonly string[];
   readonly mainPayload?: { readonly file: string } | MainPayload;
   readonly baseUrl?: string;
+  /** Where systemd-sysupdate fetches from (Path= of the source drop-ins); default baseUrl. */
+  readonly sysupdateUrl?: string;
+  /**
+   * OpenPGP secret key that signs SHA256SUMS into SHA256SUMS.gpg (file, env:NAME or -, or a key loaded with
+   * loadGpgSigningKey); the sysupdate transfers then say Verify=true.
+   */
+  readonly gpgKey?: SecretRef | GpgSigningKey;
+  /** Passphrase of a protected gpgKey (file, env:NAME or -). */
+  readonly gpgPassphrase?: SecretRef;
   /** Release version; default base.versionId. */
   readonly version?: string;
   readonly compressed?: readonly CompressionKind[];
@@ -45,6 +56,10 @@ export interface ReleasePlan {
   readonly extensions: readonly ReleaseExtensionInput[];
   /** Digest of each extension's image, in the order of `extensions` (published images are links or copies). */
   readonly imageDigests: readonly FileDigest[];
+  /** The extension version sysupdate compares (`@v`), in the order of `extensions`. */
+  readonly updateVersions: readonly string[];
+  /** The key that signs SHA256SUMS, loaded and unlocked. */
+  readonly gpgKey: GpgSigningKey | undefined;
   readonly compressed: readonly CompressionKind[];
   /** manifest.json without its extensions (they are filled in once every file is hashed). */
   readonly skeleton: ReleaseManifest;
@@ -77,6 +92,8 @@ function identity(m: ReleaseManifest): string {
     version: m.version,
     base: m.base,
     baseUrl: m.baseUrl ?? null,
+    sysupdateUrl: m.sysupdateUrl ?? null,
+    signature: m.signature?.fingerprint ?? null,
     main: m.mainPayload ?? null,
     ext: m.extensions.map((e) => ({
       name: e.name,
@@ -124,14 +141,26 @@ async function checkExtension(
   return d;
 }
 
-function extensionFindings(e: ReleaseExtensionInput, o: WriteReleaseOptions, version: string): Finding[] {
+function extensionFindings(
+  e: ReleaseExtensionInput,
+  o: WriteReleaseOptions,
+  updateVersion: string,
+): Finding[] {
   const out: Finding[] = [];
+  const osVersion = o.base.versionId;
   if (!e.nonStrictName) {
     out.push({
       code: "sysupdate-strict-name",
       severity: "warning",
-      message: `extension ${e.name} is published as ${versionedImageName(e.name, version, e.arch)} but its release file lacks user.extension-release.strict=0: installed under that name (not via the ${e.name}.raw symlink) systemd-sysext refuses it`,
+      message: `extension ${e.name} is installed by systemd-sysupdate as ${osImageName(e.name, osVersion, e.arch)} (and published as ${publishedImageName(e.name, osVersion, updateVersion, e.arch)}) but its release file lacks user.extension-release.strict=0: systemd-sysext before 256 refuses it under that name`,
       hint: "set release.nonStrictName: true in the extension spec",
+    });
+  }
+  if (e.sysextVersionId !== undefined && e.sysextVersionId !== updateVersion) {
+    out.push({
+      code: "sysupdate-version",
+      severity: "info",
+      message: `extension ${e.name}: systemd-sysupdate compares version ${updateVersion} (SYSEXT_VERSION_ID ${e.sysextVersionId} has characters sysupdate does not accept)`,
     });
   }
   const id = e.release.ID;
@@ -175,11 +204,28 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
   }
   const imageDigests: FileDigest[] = [];
   const findings: Finding[] = [];
+  const updateVersions: string[] = [];
   for (const [i, e] of exts.entries()) {
     imageDigests.push(await checkExtension(e, i, exts));
-    findings.push(...extensionFindings(e, options, version));
+    updateVersions.push(extensionUpdateVersion(e.sysextVersionId, version));
+    findings.push(...extensionFindings(e, options, updateVersions[i]!));
+  }
+  if (options.base.versionId.includes("-")) {
+    findings.push({
+      code: "sysupdate-os-version",
+      severity: "warning",
+      message: `the OS VERSION_ID ${options.base.versionId} contains '-': a sysupdate pattern <name>-%w-@v-%a.raw on an OS whose VERSION_ID is a prefix of it up to a '-' also matches these images`,
+      hint: "use VERSION_IDs without '-' (sysextkit feed refuses two OS versions that collide this way)",
+    });
   }
   const keys = await loadSigningKeys(options.keys);
+  const gpgKey =
+    typeof options.gpgKey === "string"
+      ? await loadGpgSigningKey(options.gpgKey, {
+          ...(options.gpgPassphrase ? { passphrase: options.gpgPassphrase } : {}),
+        })
+      : options.gpgKey;
+  const sysupdateUrl = options.sysupdateUrl ?? options.baseUrl;
   const main = await resolveMain(options.mainPayload);
   const compressed = [...new Set(options.compressed ?? [])].sort();
   const skeleton: ReleaseManifest = {
@@ -187,6 +233,8 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
     version,
     base: { id: options.base.id, versionId: options.base.versionId },
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(sysupdateUrl ? { sysupdateUrl } : {}),
+    ...(gpgKey ? { signature: { file: "SHA256SUMS.gpg" as const, fingerprint: gpgKey.fingerprint } } : {}),
     ...(main ? { mainPayload: main } : {}),
     extensions: [],
   };
@@ -200,6 +248,7 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
       release: { ...e.release },
       ...(e.sysextVersionId ? { sysextVersionId: e.sysextVersionId } : {}),
       install: { versionedName: "", symlink: "" },
+      sysupdate: { version: "x", matchPattern: "", osImage: "x", stagePattern: "", files: [] },
       payloads: [
         { kind: "crau" as const, keyFingerprints: fingerprints },
         ...compressed.map((k) => ({ kind: k, keyFingerprints: [] })),
@@ -207,7 +256,17 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
     })),
   });
   await refuseOtherRelease(options.outDir, planned);
-  return { options, version, extensions: exts, imageDigests, compressed, skeleton, findings };
+  return {
+    options,
+    version,
+    extensions: exts,
+    imageDigests,
+    updateVersions,
+    gpgKey,
+    compressed,
+    skeleton,
+    findings,
+  };
 }
 
 /** An outDir whose manifest.json describes another release (or cannot be read) is never overwritten. */

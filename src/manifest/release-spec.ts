@@ -17,6 +17,8 @@ export const releaseSpecSchema = z.strictObject({
   extensions: z.array(z.string()).min(1).optional(),
   vars: z.record(z.string(), z.string()).default({}),
   baseUrl: z.url().optional(),
+  /** Where systemd-sysupdate fetches from (the feed's URL; default baseUrl). */
+  sysupdateUrl: z.url().optional(),
   /** Main OS payload file (relative to this file). */
   mainPayload: z.string().optional(),
   compressed: z.array(z.enum(["zst", "xz", "gz"])).default([]),
@@ -29,7 +31,8 @@ export type ReleaseSpec = z.output<typeof releaseSpecSchema>;
 /** The catalog shipped with the package. */
 export const CATALOG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "extensions");
 
-const FIELDS = "base, architectures, extensions, vars, baseUrl, mainPayload, compressed, version";
+const FIELDS =
+  "base, architectures, extensions, vars, baseUrl, sysupdateUrl, mainPayload, compressed, version";
 
 /** Read and validate a release.yaml; errors name the file, the YAML line and the field. */
 export async function loadReleaseSpec(

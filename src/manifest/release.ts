@@ -1,4 +1,4 @@
-// writeRelease: publish images under versioned names, build payloads, hash everything, then write manifests.
+// writeRelease: publish images under versioned names, build payloads, hash everything, write manifests, sign SHA256SUMS.
 import { createHash } from "node:crypto";
 import { copyFile, link } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
@@ -6,22 +6,18 @@ import type { Finding } from "../checks/finding.js";
 import { digestFile, withAtomicOutput, writeFileAtomic, type FileDigest } from "../util/fs.js";
 import { createCompressedPayload } from "../payload/compressed.js";
 import { createPayload } from "../payload/crau.js";
-import {
-  omahaFileName,
-  renderNebraska,
-  renderOmaha,
-  renderSha256Sums,
-  renderSysupdateTransfer,
-  sysupdatePattern,
-  versionedImageName,
-} from "./formats.js";
-import {
-  planRelease,
-  type ReleaseExtensionInput,
-  type ReleasePlan,
-  type WriteReleaseOptions,
-} from "./release-plan.js";
+import { omahaFileName, renderNebraska, renderOmaha, renderSha256Sums } from "./formats.js";
+import { SIGNATURE_FILE, signDetached } from "./gpg.js";
+import { planRelease, type ReleasePlan, type WriteReleaseOptions } from "./release-plan.js";
 import { releaseManifestSchema, type ExtensionEntry, type ReleaseManifest } from "./schema.js";
+import {
+  extensionPattern,
+  osImageName,
+  publishedImageName,
+  stagePattern,
+  sysupdateFiles,
+  sysupdateFileNames,
+} from "./sysupdate.js";
 
 export type { ReleaseExtensionInput, ReleasePlan, WriteReleaseOptions } from "./release-plan.js";
 
@@ -52,15 +48,21 @@ export async function writeRelease(options: WriteReleaseOptions): Promise<Releas
 /** Publish one extension's image and payloads into outDir; returns its manifest entry. */
 async function publishExtension(
   plan: ReleasePlan,
-  e: ReleaseExtensionInput,
-  imageDigest: FileDigest,
+  i: number,
   files: Map<string, FileDigest>,
 ): Promise<ExtensionEntry> {
   const { options, version } = plan;
-  const imageName = versionedImageName(e.name, version, e.arch);
+  const e = plan.extensions[i]!;
+  const imageDigest = plan.imageDigests[i]!;
+  const updateVersion = plan.updateVersions[i]!;
+  const osVersion = options.base.versionId;
+  const imageName = publishedImageName(e.name, osVersion, updateVersion, e.arch);
   const imagePath = join(options.outDir, imageName);
   await publishImage(e.image, imagePath);
   files.set(imageName, imageDigest);
+  const osImage = osImageName(e.name, osVersion, e.arch);
+  await publishImage(imagePath, join(options.outDir, osImage));
+  files.set(osImage, imageDigest);
   const crau = await createPayload({
     image: imagePath,
     keys: options.keys,
@@ -106,9 +108,13 @@ async function publishExtension(
     ),
     ...(e.sysextVersionId ? { sysextVersionId: e.sysextVersionId } : {}),
     install: { versionedName: `${e.name}-${version}.raw`, symlink: `/etc/extensions/${e.name}.raw` },
-    ...(options.baseUrl
-      ? { sysupdate: { transfer: `${e.name}.conf`, matchPattern: sysupdatePattern(e.name) } }
-      : {}),
+    sysupdate: {
+      version: updateVersion,
+      matchPattern: extensionPattern(e.name),
+      osImage,
+      stagePattern: stagePattern(e.name),
+      files: sysupdateFileNames(e.name, plan.skeleton.sysupdateUrl !== undefined),
+    },
     payloads,
   };
 }
@@ -121,26 +127,34 @@ export async function publishRelease(plan: ReleasePlan): Promise<ReleaseResult> 
   const { options } = plan;
   const files = new Map<string, FileDigest>();
   const entries: ExtensionEntry[] = [];
-  for (const [i, e] of plan.extensions.entries()) {
-    entries.push(await publishExtension(plan, e, plan.imageDigests[i]!, files));
-  }
+  for (const i of plan.extensions.keys()) entries.push(await publishExtension(plan, i, files));
   const manifest = releaseManifestSchema.parse({ ...plan.skeleton, extensions: entries });
 
   const texts = new Map<string, string>();
   texts.set(omahaFileName(manifest), renderOmaha(manifest));
   texts.set("nebraska-package.json", renderNebraska(manifest));
-  if (options.baseUrl)
-    for (const e of manifest.extensions)
-      texts.set(`${e.name}.conf`, renderSysupdateTransfer(e, options.baseUrl));
+  const url = manifest.sysupdateUrl;
+  for (const e of manifest.extensions)
+    for (const f of sysupdateFiles(e.name, { verify: plan.gpgKey !== undefined, ...(url ? { url } : {}) }))
+      texts.set(f.file, f.text);
   const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
   texts.set("manifest.json", manifestText);
   const sums = [...files.entries()].map(([name, d]) => ({ name, sha256: d.sha256 }));
   for (const [name, text] of texts) sums.push({ name, sha256: sha256Hex(text) });
   texts.delete("manifest.json");
   for (const [name, text] of texts) await writeFileAtomic(join(options.outDir, name), text);
-  await writeFileAtomic(join(options.outDir, "SHA256SUMS"), renderSha256Sums(sums));
+  const sumsText = renderSha256Sums(sums);
+  await writeFileAtomic(join(options.outDir, "SHA256SUMS"), sumsText);
+  if (plan.gpgKey) {
+    const sig = await signDetached(Buffer.from(sumsText), plan.gpgKey);
+    await writeFileAtomic(join(options.outDir, SIGNATURE_FILE), sig);
+  }
   await writeFileAtomic(join(options.outDir, "manifest.json"), manifestText);
-  const published = [...sums.map((s) => s.name), "SHA256SUMS"].sort();
+  const published = [
+    ...sums.map((s) => s.name),
+    "SHA256SUMS",
+    ...(plan.gpgKey ? [SIGNATURE_FILE] : []),
+  ].sort();
   return { outDir: options.outDir, manifest, files: published, findings: [...plan.findings] };
 }
 

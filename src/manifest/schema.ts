@@ -3,17 +3,21 @@ import { z } from "zod";
 
 /*
  * Release directory layout (one directory per base release and architecture, served under one base URL):
- *   <name>-<version>-<arch>.raw       the image under its versioned name (sysupdate MatchPattern <name>-@v-%a.raw)
+ *   <name>-<OS VERSION_ID>-<ext version>-<arch>.raw   the image under its published name (sysupdate <name>-%w-@v-%a.raw)
+ *   <name>_<OS VERSION_ID>_<arch>.raw                 the same image keyed by the OS version (staging, <name>_@v_%a.raw)
  *   <name>.gz, <name>.gz.sha256       the signed CrAU payload (Flatcar's name; clients glob *<name>.gz)
- *   <name>-<version>-<arch>.raw.{zst,xz,gz}   optional plain compressed payloads
+ *   <published image name>.{zst,xz,gz}  optional plain compressed payloads
  *   omaha.xml | omaha-packages.xml    Omaha <manifest> (with a main OS payload) or just the extra <packages>
  *   nebraska-package.json             body for POST /api/apps/{appID}/packages
- *   <name>.conf                       systemd-sysupdate transfer (only with a base URL)
- *   SHA256SUMS, manifest.json         manifest.json is written last and marks a complete release
+ *   <name>.transfer, <name>.conf, <name>.feature, <name>-stage.transfer, <name>-stage.conf, <name>.source.conf
+ *                                     systemd-sysupdate files (src/manifest/sysupdate.ts; source.conf with a URL)
+ *   SHA256SUMS, SHA256SUMS.gpg        checksums of every file, detached OpenPGP signature (with a gpg key)
+ *   manifest.json                     written last; marks a complete release
  * Installed names: Flatcar keeps /oem/sysext/<name>-<OS version>.raw and links /etc/extensions/<name>.raw to
- * it; sysupdate keeps /opt/extensions/<name>/<name>-<version>-<arch>.raw with the same CurrentSymlink. Only
- * the symlink's name is checked by systemd-sysext; an image used under its versioned name directly needs the
- * user.extension-release.strict=0 xattr (writeRelease warns when an extension lacks it).
+ * it; sysupdate keeps /opt/extensions/<name>/<published name> and links /etc/extensions/<name>_<OS>_<arch>.raw,
+ * and stages the next OS's image as /var/lib/extensions/<name>_<OS>_<arch>.raw. systemd-sysext checks the
+ * installed (link) name: 256+ cuts it at '_', older versions need the user.extension-release.strict=0 xattr
+ * on the release file (writeRelease warns when an extension lacks it).
  */
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "SHA-256 as 64 lowercase hex digits");
@@ -50,8 +54,19 @@ export const extensionEntrySchema = z.strictObject({
   sysextVersionId: z.string().optional(),
   /** Installed names: Flatcar stores `<name>-<version>.raw` and links `/etc/extensions/<name>.raw` to it. */
   install: z.strictObject({ versionedName: z.string(), symlink: z.string() }),
-  /** systemd-sysupdate transfer file, when a base URL was given. */
-  sysupdate: z.strictObject({ transfer: fileName, matchPattern: z.string() }).optional(),
+  /** systemd-sysupdate: the versions it compares, the published names and the generated files. */
+  sysupdate: z.strictObject({
+    /** The extension version (`@v` of the extension's own transfer). */
+    version: z.string().regex(/^[A-Za-z0-9.,_+-]+$/, "sysupdate version characters [A-Za-z0-9.,_+-]"),
+    /** `<name>-%w-@v-%a.raw`: what the extension's own transfer matches. */
+    matchPattern: z.string(),
+    /** The image under `<name>_<OS VERSION_ID>_<arch>.raw`, what the staging transfer fetches. */
+    osImage: fileName,
+    /** `<name>_@v_%a.raw`: what the staging transfer (OS component, feature <name>) matches. */
+    stagePattern: z.string(),
+    /** Transfers, feature and source drop-in written for this extension. */
+    files: z.array(fileName),
+  }),
   payloads: z.array(payloadEntrySchema),
 });
 
@@ -64,10 +79,16 @@ export const mainPayloadSchema = z.strictObject({
 
 export const releaseManifestSchema = z.strictObject({
   schemaVersion: z.literal(1),
-  /** Release version (the `@v` of sysupdate, Omaha manifest version); defaults to base.versionId. */
+  /** Release version (the Omaha manifest version; the extension version where SYSEXT_VERSION_ID is unset); defaults to base.versionId. */
   version: z.string().regex(/^[A-Za-z0-9._+-]+$/, "sysupdate version characters [A-Za-z0-9._+-]"),
   base: z.strictObject({ id: z.string().min(1), versionId: z.string().min(1) }),
   baseUrl: z.string().optional(),
+  /** Where the sysupdate transfers fetch from (the Path= of each <name>.source.conf). */
+  sysupdateUrl: z.string().optional(),
+  /** SHA256SUMS is signed: the detached signature file and the signing key's fingerprint. */
+  signature: z
+    .strictObject({ file: z.literal("SHA256SUMS.gpg"), fingerprint: z.string().regex(/^[0-9A-F]{40,64}$/) })
+    .optional(),
   mainPayload: mainPayloadSchema.optional(),
   extensions: z.array(extensionEntrySchema),
 });

@@ -4,11 +4,15 @@ import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { digestFile, exists, type FileDigest } from "../util/fs.js";
 import { verifyPayload } from "../payload/verify.js";
-import { crauPayloads, omahaFileName, parseSha256Sums, sysupdatePatternRegExp } from "./formats.js";
+import { crauPayloads, omahaFileName, parseSha256Sums } from "./formats.js";
+import { checkSignedSums, SIGNATURE_FILE } from "./gpg.js";
 import { releaseManifestSchema, type ReleaseManifest } from "./schema.js";
+import { sysupdateFailures } from "./sysupdate-check.js";
 
 export interface VerifyReleaseOptions {
   readonly publicKeys?: readonly string[];
+  /** OpenPGP public keys or keyrings (file, env:NAME, -) SHA256SUMS.gpg must be signed by. */
+  readonly gpgPublicKeys?: readonly string[];
 }
 
 export interface ReleaseVerifyReport {
@@ -83,15 +87,8 @@ export async function verifyRelease(
       for (const f of r.failures) failures.push(`${p.file}: ${f}`);
       for (const w of r.warnings) warnings.push(`${p.file}: ${w}`);
     }
-    if (e.sysupdate) {
-      const conf = await readFile(join(dir, e.sysupdate.transfer), "utf8").catch(() => undefined);
-      if (!conf) failures.push(`${e.sysupdate.transfer}: sysupdate transfer missing`);
-      else if (!conf.includes(`MatchPattern=${e.sysupdate.matchPattern}\n`))
-        failures.push(`${e.sysupdate.transfer}: MatchPattern differs from manifest.json`);
-      const re = sysupdatePatternRegExp(e.sysupdate.matchPattern, e.arch);
-      if (!re.test(e.image.file))
-        failures.push(`${e.image.file}: does not match sysupdate MatchPattern ${e.sysupdate.matchPattern}`);
-    }
+    await checkFile(e.sysupdate.osImage, e.image);
+    failures.push(...(await sysupdateFailures(dir, m, e)));
   }
 
   // Omaha: main first and required, extras after with the manifest's hashes.
@@ -199,10 +196,19 @@ export async function verifyRelease(
     const named = m.extensions.flatMap((e) => [
       e.image.file,
       ...e.payloads.flatMap((p) => (p.kind === "crau" ? [p.file, `${p.file}.sha256`] : [p.file])),
-      ...(e.sysupdate ? [e.sysupdate.transfer] : []),
+      e.sysupdate.osImage,
+      ...e.sysupdate.files,
     ]);
     for (const n of [...named, "manifest.json", omahaName, "nebraska-package.json"])
       if (!sums.has(n)) failures.push(`SHA256SUMS: does not list ${n}`);
   }
+
+  // SHA256SUMS.gpg: checked against the given keyrings; a signed release without them is only a warning.
+  if (options.gpgPublicKeys && options.gpgPublicKeys.length > 0)
+    failures.push(...(await checkSignedSums(dir, options.gpgPublicKeys)));
+  else if (m.signature || (await exists(join(dir, SIGNATURE_FILE))))
+    warnings.push(
+      `${SIGNATURE_FILE}: not checked; pass --gpg-public KEYRING (the key ${m.signature?.fingerprint ?? "that signed it"})`,
+    );
   return done(m);
 }

@@ -69,18 +69,29 @@ describe("sysextkit release / payload / verify", () => {
     expect(text).toContain(createHash("sha256").update(payload).digest("hex"));
     expect(text).toContain(createHash("sha1").update(payload).digest("base64"));
 
-    // The image installed under its published versioned name still merges with the real systemd-sysext.
+    // Published as <name>-<OS VERSION_ID>-<extension version>-<arch>.raw; sysupdate on OS 3815.2.0 reads
+    // the extension version from it. Installed under the link name sysupdate gives it
+    // (<name>_<OS>_<arch>.raw), the image still merges with the real systemd-sysext 252.
     const versioned = files.find((f) => f.endsWith(`-${arch}.raw`));
-    expect(versioned).toBe(`hello-3815.2.0-${arch}.raw`);
-    const conf = await readFile(join(relDir, "hello.conf"), "utf8");
-    const pattern = /MatchPattern=(.*)/.exec(conf)![1]!;
+    expect(versioned).toBe(`hello-3815.2.0-1.0.0-${arch}.raw`);
+    const transfer = await readFile(join(relDir, "hello.transfer"), "utf8");
+    const pattern = /MatchPattern=(.*)/.exec(transfer)![1]!;
     const rx = new RegExp(
-      `^${pattern.replace(/[.+]/g, "\\$&").replace("@v", "([A-Za-z0-9._+-]+)").replace("%a", arch)}$`,
+      `^${pattern
+        .replace(/[.+]/g, "\\$&")
+        .replace("%w", "3815\\.2\\.0")
+        .replace("@v", "([A-Za-z0-9._+-]+)")
+        .replace("%a", arch)}$`,
     );
-    expect(rx.exec(versioned!)?.[1]).toBe("3815.2.0");
+    expect(rx.exec(versioned!)?.[1]).toBe("1.0.0");
+    const link = /CurrentSymlink=\/etc\/extensions\/(.*)/
+      .exec(transfer)![1]!
+      .replace("%w", "3815.2.0")
+      .replace("%a", arch);
+    expect(link).toBe(`hello_3815.2.0_${arch}.raw`);
     if (isRoot() && (await haveTools("systemd-sysext", "unshare"))) {
       const m = await mergeInScratchRoot({
-        images: [{ file: join(relDir, versioned!), as: versioned! }],
+        images: [{ file: join(relDir, versioned!), as: link }],
         host: { osRelease: { ID: "testos", VERSION_ID: "3815.2.0" } },
         script: 'cat "$ROOT/usr/share/hello/motd"',
       });

@@ -79,13 +79,30 @@ describe.skipIf(!ok)("writeRelease / verifyRelease", () => {
       .split("\n")
       .map((l) => l.slice(66));
     expect(names).toEqual([...names].sort());
-    expect(names).toContain("oem-a-3815.2.0-x86-64.raw");
+    // Published names carry the OS VERSION_ID and the extension version (SYSEXT_VERSION_ID, else the release version).
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "oem-a-3815.2.0-1.2-x86-64.raw",
+        "oem-a_3815.2.0_x86-64.raw",
+        "oem-b-3815.2.0-3815.2.0-x86-64.raw",
+        "oem-b_3815.2.0_x86-64.raw",
+        "oem-a.transfer",
+        "oem-a.conf",
+        "oem-a.feature",
+        "oem-a-stage.transfer",
+        "oem-a-stage.conf",
+        "oem-a.source.conf",
+      ]),
+    );
+    expect(readFileSync(join(rel, "oem-a_3815.2.0_x86-64.raw"))).toEqual(
+      readFileSync(join(rel, "oem-a-3815.2.0-1.2-x86-64.raw")),
+    );
 
     const m = releaseManifestSchema.parse(JSON.parse(readFileSync(join(rel, "manifest.json"), "utf8")));
     expect(m.extensions.map((e) => e.name)).toEqual(["oem-a", "oem-b"]);
     expect(m.extensions[0]!.payloads.map((p) => p.file)).toEqual([
       "oem-a.gz",
-      "oem-a-3815.2.0-x86-64.raw.gz",
+      "oem-a-3815.2.0-1.2-x86-64.raw.gz",
     ]);
 
     const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@" }).parse(
@@ -122,15 +139,20 @@ describe.skipIf(!ok)("writeRelease / verifyRelease", () => {
       hash256: a.sha256,
     });
 
-    const conf = readFileSync(join(rel, "oem-a.conf"), "utf8");
-    const pattern = /^MatchPattern=(.*)$/m.exec(conf)![1]!;
-    expect(conf).toMatch(/^CurrentSymlink=\/etc\/extensions\/oem-a\.raw$/m);
-    expect(conf).toMatch(/^Path=https:\/\/example\.org\/amd64-usr\/3815\.2\.0\/$/m);
-    const re = new RegExp(
-      `^${pattern.replace(/\./g, "\\.").replace("@v", "[A-Za-z0-9._+-]+").replace("%a", "x86-64")}$`,
+    // The transfer of the extension's own component: no host in it, Verify=false without a gpg key.
+    const transfer = readFileSync(join(rel, "oem-a.transfer"), "utf8");
+    expect(transfer).toMatch(/^Verify=false$/m);
+    expect(transfer).not.toMatch(/^Path=http/m);
+    expect(transfer).toMatch(/^CurrentSymlink=\/etc\/extensions\/oem-a_%w_%a\.raw$/m);
+    expect(readFileSync(join(rel, "oem-a.conf"), "utf8").replace(/oem-a\.conf/g, "oem-a.transfer")).toBe(
+      transfer,
     );
-    expect(re.test("oem-a-3815.2.0-x86-64.raw")).toBe(true);
-    expect(re.test("oem-b-3815.2.0-x86-64.raw")).toBe(false);
+    expect(readFileSync(join(rel, "oem-a.source.conf"), "utf8")).toMatch(
+      /^\[Source\]\nPath=https:\/\/example\.org\/amd64-usr\/3815\.2\.0\/$/m,
+    );
+    const pattern = /^MatchPattern=(.*)$/m.exec(transfer)![1]!;
+    expect(pattern).toBe("oem-a-%w-@v-%a.raw");
+    expect(/^Features=oem-a$/m.test(readFileSync(join(rel, "oem-a-stage.transfer"), "utf8"))).toBe(true);
 
     const v = await verifyRelease(rel, { publicKeys: [key.pub] });
     expect(v.failures).toEqual([]);
@@ -161,10 +183,10 @@ describe.skipIf(!ok)("writeRelease / verifyRelease", () => {
   it("verifyRelease names a missing image, an unlisted manifest and a wrong Nebraska main package", async () => {
     const copy = join(dir, "damaged");
     execFileSync("cp", ["-a", opts.outDir, copy]);
-    rmSync(join(copy, "oem-a-3815.2.0-x86-64.raw"));
+    rmSync(join(copy, "oem-a-3815.2.0-1.2-x86-64.raw"));
     const sums = readFileSync(join(copy, "SHA256SUMS"), "utf8")
       .split("\n")
-      .filter((l) => !l.endsWith("  nebraska-package.json") && !l.endsWith("  oem-a-3815.2.0-x86-64.raw"))
+      .filter((l) => !l.endsWith("  nebraska-package.json") && !l.endsWith("  oem-a-3815.2.0-1.2-x86-64.raw"))
       .join("\n");
     writeFileSync(join(copy, "SHA256SUMS"), sums);
     const neb = JSON.parse(readFileSync(join(copy, "nebraska-package.json"), "utf8"));
@@ -173,9 +195,9 @@ describe.skipIf(!ok)("writeRelease / verifyRelease", () => {
     expect(v.ok).toBe(false);
     expect(v.failures).toEqual(
       expect.arrayContaining([
-        "oem-a-3815.2.0-x86-64.raw: named by manifest.json but missing",
+        "oem-a-3815.2.0-1.2-x86-64.raw: named by manifest.json but missing",
         "SHA256SUMS: does not list nebraska-package.json",
-        "SHA256SUMS: does not list oem-a-3815.2.0-x86-64.raw",
+        "SHA256SUMS: does not list oem-a-3815.2.0-1.2-x86-64.raw",
         "nebraska-package.json: main package filename/size/hash/hash256 differ from manifest.json",
       ]),
     );

@@ -17,6 +17,10 @@ interface ReleaseFlags {
   var: string[];
   mainPayload?: string;
   baseUrl?: string;
+  sysupdateUrl?: string;
+  gpgKey?: string;
+  gpgPassphrase?: string;
+  gpgExportPublic?: string;
   compressed?: string;
   version?: string;
   strict?: boolean;
@@ -48,6 +52,16 @@ export function registerRelease(program: Command): void {
     .option("--var <key=value>", "set a spec variable (repeatable)", collect, [])
     .option("--main-payload <file>", "the main OS payload, listed first in the Omaha manifest")
     .option("--base-url <url>", "where the files will be published (Omaha codebase, sysupdate Path=)")
+    .option(
+      "--sysupdate-url <url>",
+      "where systemd-sysupdate fetches from, e.g. a feed (default: --base-url)",
+    )
+    .option(
+      "--gpg-key <key>",
+      "OpenPGP secret key signing SHA256SUMS (file, env:NAME or -); transfers say Verify=true",
+    )
+    .option("--gpg-passphrase <secret>", "passphrase of a protected --gpg-key (file, env:NAME or -)")
+    .option("--gpg-export-public <file>", "write the public keyring hosts install as import-pubring.pgp/.gpg")
     .option("--compressed <kinds>", "also publish plain compressed images: zst,xz,gz")
     .option("--version <v>", "release version (default: the base VERSION_ID)")
     .option("--strict", "treat warnings as errors")
@@ -70,6 +84,7 @@ export function registerRelease(program: Command): void {
       const bar = progressPrinter(!flags.json);
       const mainPayload = flags.mainPayload ?? rel(s?.mainPayload);
       const baseUrl = flags.baseUrl ?? s?.baseUrl;
+      const sysupdateUrl = flags.sysupdateUrl ?? s?.sysupdateUrl;
       const version = flags.version ?? s?.version;
       let result;
       try {
@@ -82,6 +97,10 @@ export function registerRelease(program: Command): void {
           vars: { ...(s?.vars ?? {}), ...parseVars(flags.var) },
           ...(mainPayload ? { mainPayload } : {}),
           ...(baseUrl ? { baseUrl } : {}),
+          ...(sysupdateUrl ? { sysupdateUrl } : {}),
+          ...(flags.gpgKey ? { gpgKey: flags.gpgKey } : {}),
+          ...(flags.gpgPassphrase ? { gpgPassphrase: flags.gpgPassphrase } : {}),
+          ...(flags.gpgExportPublic ? { gpgExportPublic: flags.gpgExportPublic } : {}),
           compressed: flags.compressed ? parseCompressedKinds(flags.compressed) : (s?.compressed ?? []),
           ...(version ? { version } : {}),
           ...(flags.strict ? { strict: true } : {}),

@@ -1,0 +1,104 @@
+// verifyFeed: a sysupdate feed holds exactly what feed.json and SHA256SUMS say, signed, and which image is newest per OS release.
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { digestFile } from "../util/fs.js";
+import { FEED_INDEX } from "./feed.js";
+import { feedSchema, newestImages, type Feed, type FeedNewest } from "./feed-schema.js";
+import { parseSha256Sums } from "./formats.js";
+import { checkSignedSums, SIGNATURE_FILE } from "./gpg.js";
+import {
+  matchPattern,
+  extensionPattern,
+  osImageName,
+  publishedImageName,
+  stagePattern,
+} from "./sysupdate.js";
+
+export interface FeedVerifyReport {
+  readonly ok: boolean;
+  readonly dir: string;
+  readonly failures: string[];
+  readonly warnings: string[];
+  readonly feed?: Feed;
+  /** What systemd-sysupdate on each OS release picks: the newest image per extension and architecture. */
+  readonly newest: FeedNewest[];
+}
+
+/** Check a feed written by updateFeed; never throws for a bad feed (only for an unreadable keyring). */
+export async function verifyFeed(
+  dir: string,
+  options: { readonly gpgPublicKeys?: readonly string[] } = {},
+): Promise<FeedVerifyReport> {
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  let feed: Feed;
+  try {
+    feed = feedSchema.parse(JSON.parse(await readFile(join(dir, FEED_INDEX), "utf8")));
+  } catch (e) {
+    failures.push(`${FEED_INDEX}: missing or invalid: ${(e as Error).message.split("\n")[0]}`);
+    return { ok: false, dir, failures, warnings, newest: [] };
+  }
+  const sumsText = await readFile(join(dir, "SHA256SUMS"), "utf8").catch(() => undefined);
+  const sums = sumsText === undefined ? undefined : parseSha256Sums(sumsText);
+  if (!sums) failures.push("SHA256SUMS: missing or not in sha256sum format");
+
+  const sha = new Map<string, string>();
+  for (const im of feed.images) {
+    sha.set(im.file, im.sha256);
+    if (im.file !== publishedImageName(im.name, im.osVersion, im.version, im.arch))
+      failures.push(
+        `${im.file}: name does not carry ${im.name}, OS ${im.osVersion}, version ${im.version}, ${im.arch}`,
+      );
+    const v = matchPattern(extensionPattern(im.name), im.file, { arch: im.arch, osVersion: im.osVersion });
+    if (v !== im.version)
+      failures.push(`${im.file}: sysupdate on ${im.osVersion} reads version ${v ?? "(no match)"}`);
+  }
+  const newest = newestImages(feed.images);
+  const wantAlias = new Map(newest.map((n) => [osImageName(n.name, n.osVersion, n.arch), n] as const));
+  for (const a of feed.osImages) {
+    const n = wantAlias.get(a.file);
+    if (!n) failures.push(`${a.file}: no image of that OS release in ${FEED_INDEX}`);
+    else if (n.file !== a.image)
+      failures.push(`${a.file}: is ${a.image}, the newest for OS ${n.osVersion} is ${n.file}`);
+    else if (matchPattern(stagePattern(n.name), a.file, n) !== n.osVersion)
+      failures.push(
+        `${a.file}: the staging pattern ${stagePattern(n.name)} does not read OS version ${n.osVersion}`,
+      );
+    const s = sha.get(a.image);
+    if (s) sha.set(a.file, s);
+  }
+  for (const name of wantAlias.keys())
+    if (!feed.osImages.some((a) => a.file === name))
+      failures.push(`${FEED_INDEX}: lacks the staging name ${name}`);
+
+  // Every file is listed with the hash feed.json gives, and holds it; nothing else is in the directory.
+  const listed = new Set(sums?.keys() ?? []);
+  for (const [name, want] of sha) {
+    if (sums && sums.get(name) !== want)
+      failures.push(
+        `SHA256SUMS: ${name} ${sums.has(name) ? "has another hash than" : "is not listed, but is in"} ${FEED_INDEX}`,
+      );
+    const d = await digestFile(join(dir, name)).catch(() => undefined);
+    if (!d) failures.push(`${name}: missing`);
+    else if (d.sha256 !== want) failures.push(`${name}: sha256 ${d.sha256}, ${FEED_INDEX} says ${want}`);
+    listed.delete(name);
+  }
+  if (sums) {
+    const idx = await digestFile(join(dir, FEED_INDEX));
+    if (sums.get(FEED_INDEX) !== idx.sha256)
+      failures.push(`SHA256SUMS: ${FEED_INDEX} is not listed with its hash`);
+    listed.delete(FEED_INDEX);
+    for (const extra of listed)
+      failures.push(`SHA256SUMS: lists ${extra}, which ${FEED_INDEX} does not name`);
+  }
+  const known = new Set([...sha.keys(), FEED_INDEX, "SHA256SUMS", SIGNATURE_FILE]);
+  for (const n of await readdir(dir)) if (!known.has(n)) failures.push(`${n}: not part of the feed`);
+
+  if (options.gpgPublicKeys && options.gpgPublicKeys.length > 0)
+    failures.push(...(await checkSignedSums(dir, options.gpgPublicKeys)));
+  else if (feed.signature)
+    warnings.push(
+      `${SIGNATURE_FILE}: not checked; pass --gpg-public KEYRING (the key ${feed.signature.fingerprint})`,
+    );
+  return { ok: failures.length === 0, dir, failures, warnings, feed, newest };
+}
