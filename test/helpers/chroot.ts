@@ -2,7 +2,8 @@
 //
 // The cached root is shared (other tests and developers use it), so it is never written: inside a private
 // mount namespace (unshare -m) an overlay puts a scratch upper directory over it, /dev, /proc, /sys and a
-// fresh /run and /tmp are mounted, and the script runs chrooted there. Every mount belongs to the
+// fresh /run and /tmp are mounted, the tree is made shared (systemd-sysext merges in a child namespace and
+// propagates the result back), and the script runs chrooted there. Every mount belongs to the
 // namespace and is gone when the script ends; files the script writes land in `upper`, where the test
 // reads them. Files placed into `upper` before the run appear inside the root (e.g. /etc/systemd/...).
 import { execa } from "execa";
@@ -35,6 +36,7 @@ mount -t proc proc "$W/merged/proc"
 mount --rbind /sys "$W/merged/sys"
 mount -t tmpfs tmpfs "$W/merged/run"
 mount -t tmpfs tmpfs "$W/merged/tmp"
+mount --make-rshared "$W/merged"
 set +e
 exec chroot "$W/merged" /bin/sh -c "$SCRIPT"
 `;

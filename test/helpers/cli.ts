@@ -13,7 +13,7 @@ export interface CliResult {
 
 export async function cli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string>; umask?: number } = {},
+  options: { cwd?: string; env?: Record<string, string>; umask?: number; input?: string | Buffer } = {},
 ): Promise<CliResult> {
   const nodeArgs = [BIN, ...args];
   const r =
@@ -22,6 +22,7 @@ export async function cli(
           cwd: options.cwd ?? REPO,
           env: options.env ?? {},
           reject: false,
+          ...(options.input === undefined ? {} : { input: options.input }),
         })
       : await execa(
           "sh",

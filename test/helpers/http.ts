@@ -25,7 +25,13 @@ export async function serveDirectories(mounts: Readonly<Record<string, string>>)
       const path = decodeURIComponent((req.url ?? "/").split("?")[0]!);
       const prefix = Object.keys(mounts).find((p) => path.startsWith(p));
       const rest = prefix === undefined ? "" : normalize(path.slice(prefix.length));
-      if (prefix === undefined || rest.startsWith("..") || rest.includes("/") || rest === "" || rest === ".") {
+      if (
+        prefix === undefined ||
+        rest.startsWith("..") ||
+        rest.includes("/") ||
+        rest === "" ||
+        rest === "."
+      ) {
         done(404);
         res.end();
         return;

@@ -18,7 +18,7 @@ function pairs(): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let i = 0; i + 1 < sorted.length; i++) out.push([sorted[i]!, sorted[i + 1]!]);
   let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   for (let k = 0; k < 400; k++) out.push([sorted[rand(sorted.length)]!, sorted[rand(sorted.length)]!]);
   return out;
 }
@@ -30,10 +30,10 @@ while IFS='|' read -r a b; do
   echo "$?"
 done < /root/pairs.txt`;
 
-describe.skipIf(!ready).each(["trixie-tools", "sid-tools"] as const)("version order agrees with %s", (name) => {
-  it(
-    "systemd-analyze compare-versions on every adjacent and 400 sampled pairs of real versions",
-    async () => {
+describe.skipIf(!ready).each(["trixie-tools", "sid-tools"] as const)(
+  "version order agrees with %s",
+  (name) => {
+    it("systemd-analyze compare-versions on every adjacent and 400 sampled pairs of real versions", async () => {
       expect(REAL_VERSIONS.length).toBeGreaterThanOrEqual(50);
       const root = await toolsRoot(name);
       try {
@@ -55,7 +55,6 @@ describe.skipIf(!ready).each(["trixie-tools", "sid-tools"] as const)("version or
       } finally {
         await root.dispose();
       }
-    },
-    120_000,
-  );
-});
+    }, 120_000);
+  },
+);

@@ -53,7 +53,7 @@ describe("strverscmpImproved", () => {
 
   it("terminates and stays antisymmetric on random strings of version characters", () => {
     let seed = 42;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     const chars = "0123456789az.-~^_+,:";
     const word = () => Array.from({ length: rand(8) }, () => chars[rand(chars.length)]).join("");
     for (let k = 0; k < 3000; k++) {
