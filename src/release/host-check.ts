@@ -3,8 +3,9 @@
 // Sources (systemd): v252 src/shared/extension-release.c + src/basic/os-util.c + discover-image.c;
 // v254+ src/shared/extension-util.c (same order, confext added); v255 discover-image.c extract_image_basename
 // (optional ".sysext" before ".raw"); v256 os-util.c path_extract_image_name (cut at '_'/'+' in the fallback);
-// v258 (PR #37648, backported to 257.x stable) ID_LIKE. The v252 behaviour is checked against the real
-// systemd-sysext 252 by test/release/host-agreement.test.ts; later versions are modelled from source only.
+// v258 (PR #37648, backported to 257.x stable) ID_LIKE. Checked against the real systemd-sysext 252
+// (test/release/host-agreement.test.ts) and 257 and 262 (host-agreement-newer.test.ts, in Debian roots);
+// 253-256 are modelled from source only.
 import type { BaseRelease } from "../base/base.js";
 import type { SystemdArch } from "../base/arch.js";
 
@@ -190,13 +191,19 @@ export function checkMerge(input: MergeCheckInput): MergeVerdict {
   }
   pass("release-file", pick.detail);
 
-  // usr/lib/os-release inside the image is refused; on v252 this aborts the merge of every image.
+  // usr/lib/os-release inside the image is refused: v252 aborts the merge of every image; 257 and later
+  // (verified on 257 and 262) fail to mount just this image ("No medium found") and merge the others.
   if (input.containsOsRelease) {
-    return fail(
-      "os-release",
-      "the image contains usr/lib/os-release, which systemd-sysext refuses; the whole merge fails",
-      true,
-    );
+    return v >= 257
+      ? fail(
+          "os-release",
+          "the image contains usr/lib/os-release, which systemd-sysext refuses; the image is ignored",
+        )
+      : fail(
+          "os-release",
+          "the image contains usr/lib/os-release, which systemd-sysext refuses; the whole merge fails",
+          true,
+        );
   }
 
   const rel = input.release ?? {};

@@ -181,11 +181,16 @@ describe("validation order", () => {
     for (const v of [257, 258]) expect(checkMerge({ ...i, systemdVersion: v }).merges).toBe(true);
   });
 
-  it("usr/lib/os-release in the image aborts the merge", () => {
+  it("usr/lib/os-release in the image aborts the merge before 257, and only drops the image from 257", () => {
     expect(checkMerge(input({ containsOsRelease: true }))).toMatchObject({
       merges: false,
       abortsMerge: true,
     });
+    for (const v of [257, 262])
+      expect(checkMerge(input({ containsOsRelease: true, systemdVersion: v }))).toMatchObject({
+        merges: false,
+        abortsMerge: false,
+      });
   });
 });
 
