@@ -39,10 +39,8 @@ export async function makeGpgKey(
     const pub = join(dir, `${name}.pub.gpg`);
     const sec = await gpg(["--passphrase", options.passphrase ?? "", "--armor", "--export-secret-keys", fpr]);
     await writeFile(secret, `${sec.stdout}\n`);
-    const exported = await execa("gpg", ["--homedir", home, "--batch", "--export", fpr], {
-      encoding: "buffer",
-    });
-    await writeFile(pub, exported.stdout);
+    // --output, not stdout: execa strips a final 0x0a, which a binary key may well end with.
+    await execa("gpg", ["--homedir", home, "--batch", "--output", pub, "--export", fpr]);
     return {
       secret,
       public: pub,
