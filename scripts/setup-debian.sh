@@ -25,6 +25,7 @@ packages=(
   bzip2 xz-utils zstd gzip tar
   # signatures
   openssl             # independent signature checks in tests
+  gpg gpg-agent       # #9: test OpenPGP keys and gpg --verify of SHA256SUMS.gpg (signing itself uses the openpgp npm package)
   attr                # setfattr/getfattr: xattr tests
   # RPM input and SELinux labels (#10): rpmbuild and rpm (test packages, rpm databases, rpm.vercmp),
   # rpm2cpio + cpio (the reference extraction and the bench), alien (Debian agents as RPMs), getcap

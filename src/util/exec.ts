@@ -21,6 +21,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   "dpkg-deb": "dpkg",
   debootstrap: "debootstrap",
   openssl: "openssl",
+  gpg: "gpg",
+  gpgconf: "gpgconf",
   setfattr: "attr",
   getfattr: "attr",
   veritysetup: "cryptsetup-bin",

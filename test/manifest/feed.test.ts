@@ -72,6 +72,44 @@ describe.skipIf(!ok)("updateFeed / verifyFeed", () => {
     ]);
   });
 
+  it("verifyRelease --gpg-public refuses a changed SHA256SUMS, another key's signature and no signature", async () => {
+    const cases: Array<[string, (d: string) => Promise<void>, RegExp]> = [
+      [
+        "sums",
+        async (d) =>
+          writeFile(
+            join(d, "SHA256SUMS"),
+            `${await readFile(join(d, "SHA256SUMS"), "utf8")}`.replace(/^./, (c) => (c === "f" ? "e" : "f")),
+          ),
+        /^SHA256SUMS\.gpg: BAD signature/,
+      ],
+      [
+        "sig",
+        async (d) => {
+          const { loadGpgSigningKey, signDetached } = await import("../../src/manifest/gpg.js");
+          const k = await loadGpgSigningKey((await makeGpgKey(dir, "intruder")).secret);
+          await writeFile(
+            join(d, "SHA256SUMS.gpg"),
+            await signDetached(await readFile(join(d, "SHA256SUMS")), k),
+          );
+        },
+        /^SHA256SUMS\.gpg: signed by key .* not in the given keyring$/,
+      ],
+      ["nosig", (d) => rm(join(d, "SHA256SUMS.gpg")), /^SHA256SUMS\.gpg: missing/],
+    ];
+    for (const [name, damage, want] of cases) {
+      const copy = join(dir, `rel-A-${name}`);
+      await execa("cp", ["-a", rel.A!, copy]);
+      await damage(copy);
+      const r = await verifyRelease(copy, { gpgPublicKeys: [key.public] });
+      expect(r.ok, name).toBe(false);
+      expect(
+        r.failures.filter((f) => f.startsWith("SHA256SUMS.gpg")),
+        name,
+      ).toEqual([expect.stringMatching(want)]);
+    }
+  });
+
   it("grows release by release; sha256sum -c and gpg --verify accept every state", async () => {
     const feed = join(dir, "feed");
     const first = await updateFeed({ dir: feed, releases: [rel.A!], gpgKey: key.secret });
