@@ -58,11 +58,17 @@ describe.skipIf(!ok)("sysextkit release with a release.yaml", () => {
     expect((await readdir(out)).sort()).toEqual(["arm64", "x86-64"]);
     for (const arch of ["x86-64", "arm64"]) {
       const rel = join(out, arch);
-      const image = `greet-3815.2.0-${arch}.raw`;
+      const image = `greet-3815.2.0-2.0-${arch}.raw`;
       expect((await readdir(rel)).sort()).toEqual(
         [
           "SHA256SUMS",
+          "greet.transfer",
           "greet.conf",
+          "greet.feature",
+          "greet-stage.transfer",
+          "greet-stage.conf",
+          "greet.source.conf",
+          `greet_3815.2.0_${arch}.raw`,
           "greet.gz",
           "greet.gz.sha256",
           image,
@@ -79,8 +85,9 @@ describe.skipIf(!ok)("sysextkit release with a release.yaml", () => {
       expect(manifest.base).toEqual({ id: "testos", versionId: "3815.2.0" });
       expect(manifest.extensions[0]!.release).toMatchObject({ ARCHITECTURE: arch, SYSEXT_VERSION_ID: "2.0" });
       expect(manifest.extensions[0]!.payloads.map((p) => p.kind)).toEqual(["crau", "zst"]);
-      const conf = await readFile(join(rel, "greet.conf"), "utf8");
-      expect(conf).toMatch(/^Path=https:\/\/updates\.example\.org\/ext\/$/m);
+      // sysupdate fetches from the base URL unless sysupdateUrl says otherwise.
+      const source = await readFile(join(rel, "greet.source.conf"), "utf8");
+      expect(source).toMatch(/^Path=https:\/\/updates\.example\.org\/ext\/$/m);
       const message = await execa("unsquashfs", ["-cat", join(rel, image), "usr/share/greet/message"]);
       expect(message.stdout).toBe(`Howdy from testos on ${arch}`);
       const sums = await execa("sha256sum", ["-c", "SHA256SUMS"], { cwd: rel, reject: false });
@@ -108,7 +115,7 @@ describe.skipIf(!ok)("sysextkit release with a release.yaml", () => {
     ]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await readdir(out)).toEqual(["arm64"]);
-    const image = join(out, "arm64", "greet-3815.2.0-arm64.raw");
+    const image = join(out, "arm64", "greet-3815.2.0-2.0-arm64.raw");
     const message = await execa("unsquashfs", ["-cat", image, "usr/share/greet/message"]);
     expect(message.stdout).toBe("Hi from testos on arm64");
   });

@@ -4,7 +4,17 @@
 // transfer files from release A and an /etc drop-in pointing at the feed of releases A, B, C served on
 // 127.0.0.1, and runs systemd-sysupdate and systemd-sysext as a booted host would (no --root: systemd
 // 257's systemd-sysext --root skips symlinks in /etc/extensions, which a real host follows).
-import { copyFile, lstat, mkdir, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sysupdateFiles } from "../../src/manifest/sysupdate.js";
@@ -78,6 +88,11 @@ systemd-sysext unmerge --no-reload`,
     for (const v of ["0.7", "0.8", "0.9"])
       await put(host("opt/extensions", NAME, img("4081.2.0", v)), await readFile(a));
     await put(host("opt/extensions", NAME, img("4081.1.0", "0.5")), await readFile(a));
+    // The current link points at 0.9, as an earlier update left it.
+    await symlink(
+      `../../opt/extensions/${NAME}/${img("4081.2.0", "0.9")}`,
+      host("etc/extensions", link("4081.2.0")),
+    );
     await install(".transfer", NAME);
   }, 120_000);
   afterAll(async () => {
