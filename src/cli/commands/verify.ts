@@ -12,7 +12,9 @@ import { collect } from "./shared.js";
 export function registerVerify(program: Command): void {
   program
     .command("verify")
-    .description("verify a payload (.gz) or a release directory; exit 0 only when everything holds")
+    .description(
+      "verify a payload (.gz), a release directory or a sysupdate feed; exit 0 only when everything holds",
+    )
     .argument("<path>", "a CrAU payload file, a release directory or a sysupdate feed")
     .option("--key <pem>", "PEM public (or private) key to check signatures with (repeatable)", collect, [])
     .option("--image <raw>", "for a payload: the image it must reassemble to")
