@@ -13,7 +13,8 @@ packages=(
   # systemd 252 tools: the real merge and dissect the tests compare against
   systemd             # systemd-sysext
   systemd-container   # systemd-dissect
-  util-linux          # unshare, mount
+  util-linux          # unshare
+  mount               # mount, umount (loop mounts of erofs images in the tests)
   cryptsetup-bin      # veritysetup
   # the Debian base roots (example and integration tests)
   debootstrap
@@ -21,8 +22,11 @@ packages=(
   # package inputs
   binutils            # ar, for test .deb files
   dpkg-dev            # dpkg-architecture and friends
+  dpkg apt            # dpkg-deb, dpkg --compare-versions; apt-get download (present on every Debian; listed so
+                      # test/project/zero-skips.test.ts finds every package TOOL_PACKAGES names here)
   # compression tools used by sources and payloads
   bzip2 xz-utils zstd gzip tar
+  coreutils           # sha256sum, mknod, chroot
   # signatures
   openssl             # independent signature checks in tests
   gpg gpg-agent       # #9: test OpenPGP keys and gpg --verify of SHA256SUMS.gpg (signing itself uses the openpgp npm package)

@@ -7,15 +7,14 @@ import { pack } from "tar-stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch } from "../../src/index.js";
 import { cli, REPO } from "../helpers/cli.js";
-import { haveTools } from "../helpers/tools.js";
+import { needTools } from "../helpers/tools.js";
 
 let dir: string;
 let base: string;
-let ok = true;
 const arch = hostArch();
 
 beforeAll(async () => {
-  ok = await haveTools("mksquashfs", "unsquashfs");
+  await needTools("mksquashfs", "unsquashfs");
   dir = await mkdtemp(join(tmpdir(), "sysextkit-cli-"));
   base = join(dir, "os-release");
   await writeFile(base, 'ID=testos\nVERSION_ID="1.2.3"\n');
@@ -60,7 +59,6 @@ describe("sysextkit CLI", () => {
   });
 
   it("builds with --json and reports name, image, format, size, sha256, release, findings", async () => {
-    if (!ok) return;
     const out = join(dir, "json-out");
     const r = await cli([
       "build",
@@ -122,7 +120,6 @@ describe("sysextkit CLI", () => {
   });
 
   it("builds without a spec from --name and --dir", async () => {
-    if (!ok) return;
     const src = join(dir, "quick");
     await mkdir(join(src, "usr/share/quick"), { recursive: true });
     await writeFile(join(src, "usr/share/quick/data"), "quick\n");
@@ -145,7 +142,6 @@ describe("sysextkit CLI", () => {
   });
 
   it("is byte-identical across mtimes, umask, cwd and time zone", async () => {
-    if (!ok) return;
     const src = join(dir, "repro");
     await mkdir(join(src, "usr/share/repro"), { recursive: true });
     await writeFile(join(src, "usr/share/repro/a"), "alpha\n");
@@ -176,7 +172,6 @@ describe("sysextkit CLI", () => {
   });
 
   it("scaffolds a new extension with init that then builds", async () => {
-    if (!ok) return;
     const parent = join(dir, "exts");
     const r = await cli(["init", "oem-example", "--dir", parent]);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -292,7 +287,6 @@ describe("bad input gives a clear error, exit 1 and no output file", () => {
   ];
 
   it.each(cases)("%s", async (_label, make) => {
-    if (!ok) return;
     const c = await make();
     const out = join(dir, `bad-${Math.random().toString(16).slice(2)}`);
     let args = c.args;

@@ -1,26 +1,28 @@
-// Test helpers for system tools: in CI a missing tool fails the test; locally it skips, naming the package.
+// Test helpers for system tools and root: a missing one fails the test (never skips it), naming the Debian package.
 import { findTool, TOOL_PACKAGES } from "../../src/util/exec.js";
 
-/**
- * Whether a precondition of a test holds. When it does not: under CI (CI=true) throws, so the suite
- * fails instead of skipping silently; otherwise prints why and returns false, so the caller can skip.
- */
-export function precondition(ok: boolean, why: string): boolean {
-  if (ok) return true;
-  if (process.env.CI) throw new Error(`${why} (CI requires every precondition of the tests)`);
-  console.warn(`skipping: ${why}`);
-  return false;
+/** The message for missing tools: which ones, and the packages of scripts/setup-debian.sh that provide them. */
+export function missingToolsMessage(missing: readonly string[]): string {
+  const pkgs = [...new Set(missing.map((m) => TOOL_PACKAGES[m] ?? m))].join(" ");
+  return (
+    `missing tool(s) ${missing.join(", ")} (Debian package${pkgs.includes(" ") ? "s" : ""} ${pkgs}): ` +
+    `run 'bash scripts/setup-debian.sh' as root (or apt-get install ${pkgs})`
+  );
 }
 
-/** Returns true when all tools exist; see `precondition` for what happens when one is missing. */
-export async function haveTools(...names: string[]): Promise<boolean> {
+/**
+ * Every tool must be on PATH; otherwise throws, so the test (or the file, from beforeAll or module level)
+ * fails with a message naming the package. The tests never skip: README command 1 installs everything.
+ */
+export async function needTools(...names: string[]): Promise<void> {
   const missing: string[] = [];
   for (const n of names) if (!(await findTool(n))) missing.push(n);
-  const pkgs = [...new Set(missing.map((m) => TOOL_PACKAGES[m] ?? m))].join(" ");
-  return precondition(missing.length === 0, `missing tool(s) ${missing.join(", ")}: apt-get install ${pkgs}`);
+  if (missing.length > 0) throw new Error(missingToolsMessage(missing));
 }
 
-/** Whether we run as root (needed for mounts and systemd-sysext merge); CI must be root. */
-export function isRoot(): boolean {
-  return precondition(process.getuid?.() === 0, "needs root (loop mounts, systemd-sysext merge)");
+/** The tests run as root (loop mounts, systemd-sysext merge, chroot); otherwise this throws. */
+export function needRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error("the tests need root (loop mounts, systemd-sysext merge, chroot): run npm test as root");
+  }
 }

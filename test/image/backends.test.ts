@@ -9,7 +9,7 @@ import { writeImage, type ImageWriteOptions } from "../../src/image/index.js";
 import { inspectImage } from "../../src/image/inspect.js";
 import { digestFile } from "../../src/util/fs.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { needRoot, needTools } from "../helpers/tools.js";
 import {
   diffTree,
   EPOCH,
@@ -30,23 +30,22 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
   let dir: string;
   let fx: Fixture;
   let image: string;
-  let ok = false;
 
   const build = (out: string) => writeImage(imageOptions(fx.tree, out, format, dir));
 
   beforeAll(async () => {
-    ok = (await haveTools(...tools[format])) && isRoot();
+    needRoot();
+    await needTools(...tools[format], "systemd-sysext", "systemd-dissect", "unshare");
     dir = await mkdtemp(join(tmpdir(), `sysextkit-${format}-`));
     fx = await makeFixture(dir, NAME, { devices: true });
     image = join(dir, `${NAME}.raw`);
-    if (ok) await build(image);
+    await build(image);
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("reads back entry by entry with the file system's own tools", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("reads back entry by entry with the file system's own tools", async () => {
     const mnt = join(dir, "readback");
     await mkdir(mnt);
     if (format === "squashfs") {
@@ -73,13 +72,11 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
     }
   });
 
-  it("is a whole number of 4096-byte blocks", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("is a whole number of 4096-byte blocks", async () => {
     expect((await stat(image)).size % 4096).toBe(0);
   });
 
-  it("is byte-identical when rebuilt with other source mtimes, umask, cwd and TZ", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("is byte-identical when rebuilt with other source mtimes, umask, cwd and TZ", async () => {
     const again = join(dir, `again-${NAME}.raw`);
     const oldUmask = process.umask(0o077);
     const oldCwd = process.cwd();
@@ -98,8 +95,7 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
     expect((await digestFile(again)).sha256).toBe((await digestFile(image)).sha256);
   });
 
-  it("merges with systemd-sysext on a matching host and not on another VERSION_ID", async (ctx) => {
-    if (!ok || !(await haveTools("systemd-sysext", "unshare"))) return ctx.skip();
+  it("merges with systemd-sysext on a matching host and not on another VERSION_ID", async () => {
     const script = 'cat "$ROOT/usr/lib/tool/hello.txt"; test -u "$ROOT/usr/bin/su-tool" && echo SETUID';
     const yes = await mergeInScratchRoot({
       images: [{ file: image, as: `${NAME}.raw` }],
@@ -119,8 +115,7 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
     expect(no.output).toContain("ABSENT");
   });
 
-  it("merges under another name thanks to user.extension-release.strict=0", async (ctx) => {
-    if (!ok || !(await haveTools("systemd-sysext", "unshare"))) return ctx.skip();
+  it("merges under another name thanks to user.extension-release.strict=0", async () => {
     const r = await mergeInScratchRoot({
       images: [{ file: image, as: "renamed.raw" }],
       host: { osRelease: { ID: "testos", VERSION_ID: "1.0" } },
@@ -130,8 +125,7 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
     expect(r.output).toContain("hello from the extension");
   });
 
-  it("is recognised by systemd-dissect with its extension-release", async (ctx) => {
-    if (!ok || !(await haveTools("systemd-dissect"))) return ctx.skip();
+  it("is recognised by systemd-dissect with its extension-release", async () => {
     const r = await execa("systemd-dissect", [image], { reject: false, all: true });
     expect(r.all).toContain("ID=testos");
     expect(r.all).toContain("VERSION_ID=1.0");
@@ -139,8 +133,7 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
     expect(r.all).toMatch(/✓ extension for system/);
   });
 
-  it("is read back by inspectImage", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("is read back by inspectImage", async () => {
     const info = await inspectImage(image);
     expect(info.format).toBe(format);
     expect(info.size).toBe((await stat(image)).size);
@@ -166,8 +159,7 @@ describe.each(["squashfs", "erofs"] as const)("%s backend", (format) => {
     });
   });
 
-  it("fails with IO naming the origin when a source file is shorter than its entry", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("fails with IO naming the origin when a source file is shorter than its entry", async () => {
     const short = join(dir, "short.bin");
     await execa("truncate", ["-s", "10", short]);
     const { TreeBuilder } = await import("../../src/tree/tree.js");
@@ -210,7 +202,7 @@ describe("compression choices", () => {
     ["lz4", undefined, "lz4"],
     ["none", undefined, "Data is uncompressed"],
   ] as const)("squashfs %s", async (comp, level, expected) => {
-    if (!(await haveTools("mksquashfs", "unsquashfs"))) return;
+    await needTools("mksquashfs", "unsquashfs");
     const out = join(dir, `c-${comp}.raw`);
     await writeImage(opts("squashfs", out, comp, level));
     const { stdout } = await execa("unsquashfs", ["-s", out]);
@@ -231,7 +223,7 @@ describe("compression choices", () => {
   });
 
   it.each(["zstd", "gzip", "xz"] as const)("erofs refuses %s with FORMAT_UNSUPPORTED", async (comp) => {
-    if (!(await haveTools("mkfs.erofs"))) return;
+    await needTools("mkfs.erofs");
     const out = join(dir, `e-${comp}.raw`);
     await expect(writeImage(opts("erofs", out, comp))).rejects.toMatchObject({
       code: "FORMAT_UNSUPPORTED",
@@ -244,7 +236,7 @@ describe("compression choices", () => {
     ["lz4", undefined],
     ["none", undefined],
   ] as const)("erofs %s", async (comp, level) => {
-    if (!(await haveTools("mkfs.erofs", "fsck.erofs", "setfattr"))) return;
+    await needTools("mkfs.erofs", "fsck.erofs", "setfattr");
     const out = join(dir, `e-${comp}.raw`);
     await writeImage(opts("erofs", out, comp, level));
     await execa("fsck.erofs", [out]);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeImage } from "../../src/image/index.js";
 import { detectFormat, inspectImage, parsePermissions } from "../../src/image/inspect.js";
 import { TreeBuilder, type Tree } from "../../src/tree/tree.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { needRoot, needTools } from "../helpers/tools.js";
 import { diffTree, EPOCH, imageOptions, makeFixture, readTreeFromDisk } from "./fixture.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -53,16 +53,7 @@ describe("inspectImage", () => {
   it.each(["squashfs", "erofs"] as const)(
     "lists multi-block directories and compressed release files (%s)",
     async (format) => {
-      if (
-        !(await haveTools(
-          format === "squashfs" ? "mksquashfs" : "mkfs.erofs",
-          "unsquashfs",
-          "fsck.erofs",
-          "getfattr",
-          "setfattr",
-        ))
-      )
-        return;
+      await needTools("mksquashfs", "mkfs.erofs", "unsquashfs", "fsck.erofs", "setfattr");
       const tree = bigTree();
       const out = join(dir, `big-${format}.raw`);
       await writeImage(imageOptions(tree, out, format, dir));
@@ -82,8 +73,9 @@ describe("inspectImage", () => {
     },
   );
 
-  it("writes and reads the directory format", async (ctx) => {
-    if (!isRoot() || !(await haveTools("setfattr", "getfattr"))) return ctx.skip();
+  it("writes and reads the directory format", async () => {
+    needRoot();
+    await needTools("setfattr");
     const fx = await makeFixture(dir, "dirext", { devices: true });
     const out = join(dir, "dirext");
     await writeImage(imageOptions(fx.tree, out, "directory", dir));
@@ -110,7 +102,7 @@ describe("inspectImage", () => {
   });
 
   it("reports a truncated erofs image as IMAGE_INVALID", async () => {
-    if (!(await haveTools("mkfs.erofs", "setfattr"))) return;
+    await needTools("mkfs.erofs", "setfattr");
     const fx = await makeFixture(dir, "cut");
     const out = join(dir, "cut.raw");
     await writeImage(imageOptions(fx.tree, out, "erofs", dir, { compression: "none" }));
@@ -154,7 +146,7 @@ describe("inspectImage", () => {
   });
 
   it("reports mksquashfs failures as TOOL_FAILED", async () => {
-    if (!(await haveTools("mksquashfs"))) return;
+    await needTools("mksquashfs");
     const b = new TreeBuilder();
     b.add({ type: "dir", path: "usr", mode: 0o755, origin: "t" });
     const out = join(dir, "no/such/dir/x.raw");

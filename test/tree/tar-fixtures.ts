@@ -8,7 +8,7 @@ import tar from "tar-stream";
 import { afterAll, beforeAll } from "vitest";
 import type { SourceContext, SourceResult } from "../../src/tree/sources/context.js";
 import type { TreeBuilder } from "../../src/tree/tree.js";
-import { haveTools } from "../helpers/tools.js";
+import { needTools } from "../helpers/tools.js";
 import { addRaw, scratchContext } from "./source-context.js";
 
 export type PackEntry = { header: Parameters<ReturnType<typeof tar.pack>["entry"]>[0]; data?: string };
@@ -57,13 +57,11 @@ export async function packTar(dir: string, name: string, entries: PackEntry[]): 
   return file;
 }
 
-/** A scratch context with the tar files of makeTarFiles in its spec directory (when the tools exist). */
+/** A scratch context with the tar files of makeTarFiles in its spec directory (a missing tool fails the tests). */
 export interface TarScratch {
   /** The spec directory: where the archives are, and where relative source paths start. */
   readonly dir: string;
   readonly workDir: string;
-  /** Whether tar and the compressors exist (the compressed archives were made). */
-  readonly tools: boolean;
   /** Validate a raw source and add it to `builder` in this context. */
   add(builder: TreeBuilder, raw: unknown): Promise<SourceResult>;
 }
@@ -72,11 +70,10 @@ export interface TarScratch {
 export function useTarScratch(): TarScratch {
   let ctx: SourceContext | undefined;
   let cleanup: (() => Promise<void>) | undefined;
-  let tools = false;
   beforeAll(async () => {
     ({ ctx, cleanup } = await scratchContext());
-    tools = await haveTools("tar", "gzip", "xz", "zstd", "bzip2");
-    if (tools) await makeTarFiles(ctx.specDir);
+    await needTools("tar", "gzip", "xz", "zstd", "bzip2");
+    await makeTarFiles(ctx.specDir);
   });
   afterAll(() => cleanup?.());
   const current = (): SourceContext => {
@@ -89,9 +86,6 @@ export function useTarScratch(): TarScratch {
     },
     get workDir() {
       return current().workDir;
-    },
-    get tools() {
-      return tools;
     },
     add: (builder, raw) => addRaw(builder, raw, current()),
   };

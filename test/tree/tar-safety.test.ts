@@ -100,7 +100,6 @@ describe("broken archives -> ARCHIVE_INVALID", () => {
     ["zst.bin", 0.6],
     ["bz2.bin", 0.6],
   ])("refuses %s truncated", async (name, fraction) => {
-    if (!t.tools) return;
     const src = join(t.dir, name);
     const cut = join(t.dir, `cut-${name}`);
     await writeFile(cut, await readFile(src));
@@ -111,7 +110,6 @@ describe("broken archives -> ARCHIVE_INVALID", () => {
   });
 
   it("refuses a corrupt xz stream even when the tar data looks complete", async () => {
-    if (!t.tools) return;
     const data = await readFile(join(t.dir, "xz.bin"));
     data[data.length - 20] = (data[data.length - 20] ?? 0) ^ 0xff;
     await writeFile(join(t.dir, "corrupt.xz"), data);
@@ -120,7 +118,6 @@ describe("broken archives -> ARCHIVE_INVALID", () => {
   });
 
   it("stops the decompressor when it fails before reading (a bad 'to')", async () => {
-    if (!t.tools) return;
     // A decompressor nobody reads would block on its pipe and keep the program from exiting.
     const input = await openDecompressed(join(t.dir, "xz.bin"));
     const e = await rejection(

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyTransforms } from "../../src/tree/transform.js";
 import { thrown } from "../helpers/errors.js";
-import { haveTools } from "../helpers/tools.js";
+import { needTools } from "../helpers/tools.js";
 import { ctx, paths, spec, target, text, tree } from "./transform-fixtures.js";
 
 let tmp: string;
@@ -83,7 +83,7 @@ describe("relocation", () => {
   });
 
   it("the generated unit passes systemd-analyze verify", async () => {
-    if (!(await haveTools("systemd-analyze"))) return;
+    await needTools("systemd-analyze");
     const b = tree({ "etc/foo/a.conf": "a" });
     applyTransforms(
       b,
