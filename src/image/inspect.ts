@@ -1,14 +1,14 @@
 // Reads an image back: format by magic, file list, extension-release files, their content and strict xattr.
-import { execa } from "execa";
 import { lstat, mkdtemp, open, readFile, readdir, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { SysextError } from "../errors.js";
 import { comparePaths } from "../tree/paths.js";
 import { parseEnvFile } from "../util/env-file.js";
-import { requireTool, runTool } from "../util/exec.js";
+import { runTool } from "../util/exec.js";
 import { digestFile } from "../util/fs.js";
 import { EROFS_MAGIC, ErofsReader } from "./erofs-reader.js";
+import { readUserXattrs } from "./xattrs.js";
 
 export const RELEASE_DIR = "usr/lib/extension-release.d";
 export const STRICT_XATTR = "user.extension-release.strict";
@@ -78,7 +78,15 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
     if (format === "squashfs") {
       files = await listSquashfs(path);
       const dir = join(scratch, "x");
-      await runTool("unsquashfs", ["-no-progress", "-quiet", "-user-xattrs", "-d", dir, path, RELEASE_DIR]);
+      const { stderr } = await runTool("unsquashfs", [
+        ...["-no-progress", "-quiet", "-user-xattrs", "-d", dir, path, RELEASE_DIR],
+      ]);
+      if (/xattr/i.test(stderr)) {
+        throw new SysextError("IO", `cannot read the xattrs of ${path}'s release files: ${stderr.trim()}`, {
+          location: { file: path },
+          hint: "point TMPDIR at a file system with user xattrs (ext4, xfs, btrfs; tmpfs from Linux 6.6)",
+        });
+      }
       release = await readReleaseDir(dir);
     } else if (format === "erofs") {
       ({ files, release } = await readErofs(path, scratch));
@@ -135,6 +143,7 @@ async function readReleaseDir(root: string): Promise<ReleaseData> {
     if (!st?.isDirectory()) return out;
   }
   const names = await readdir(dir).catch(() => [] as string[]);
+  const regular: string[] = [];
   for (const n of names) {
     const p = join(dir, n);
     const st = await lstat(p);
@@ -150,19 +159,15 @@ async function readReleaseDir(root: string): Promise<ReleaseData> {
       );
     }
     out.contents[n] = await readFile(p, "utf8");
-    const x = await getXattr(p, STRICT_XATTR);
+    regular.push(n);
+  }
+  // Read with tar, not getfattr: reading an image back needs no tool its build did not need.
+  const xattrs = await readUserXattrs(dir, regular);
+  for (const n of regular) {
+    const x = xattrs[n]?.[STRICT_XATTR];
     if (x !== undefined) out.strict[n] = x;
   }
   return out;
-}
-
-async function getXattr(file: string, name: string): Promise<string | undefined> {
-  const bin = await requireTool("getfattr");
-  const r = await execa(bin, ["--absolute-names", "--only-values", "-h", "-n", name, file], {
-    reject: false,
-    encoding: "buffer",
-  });
-  return r.exitCode === 0 ? Buffer.from(r.stdout as Uint8Array).toString("utf8") : undefined;
 }
 
 const TYPE_CHARS: Readonly<Record<string, ImageFileType>> = {

@@ -3,7 +3,7 @@ import { execa } from "execa";
 import { fileURLToPath } from "node:url";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = fileURLToPath(new URL("../../bin/sysextkit.js", import.meta.url));
+export const BIN = fileURLToPath(new URL("../../bin/sysextkit.js", import.meta.url));
 
 export interface CliResult {
   readonly exitCode: number;

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeImage } from "../../src/image/index.js";
 import { detectFormat, inspectImage, parsePermissions } from "../../src/image/inspect.js";
 import { TreeBuilder, type Tree } from "../../src/tree/tree.js";
+import { BIN } from "../helpers/cli.js";
+import { runWithoutTools } from "../helpers/masked.js";
 import { needRoot, needTools } from "../helpers/tools.js";
 import { diffTree, EPOCH, imageOptions, makeFixture, readTreeFromDisk } from "./fixture.js";
 
@@ -154,4 +156,39 @@ describe("inspectImage", () => {
       code: "TOOL_FAILED",
     });
   });
+
+  // Defect: inspecting a squashfs image needed getfattr (package attr), which building it never needs.
+  it.each(["squashfs", "directory"] as const)(
+    "reads a %s image back without getfattr (package attr not installed)",
+    async (format) => {
+      needRoot();
+      await needTools("mksquashfs", "unsquashfs", "setfattr", "unshare");
+      const src = join(dir, `noattr-src-${format}`);
+      const rel = join(src, "usr/lib/extension-release.d");
+      await mkdir(rel, { recursive: true });
+      await writeFile(join(rel, "extension-release.other"), "ID=_any\n");
+      await execa("setfattr", [
+        "-n",
+        "user.extension-release.strict",
+        "-v",
+        "0",
+        join(rel, "extension-release.other"),
+      ]);
+      const image = format === "squashfs" ? join(dir, "noattr.raw") : src;
+      if (format === "squashfs")
+        await execa("mksquashfs", [src, image, "-noappend", "-quiet", "-no-progress", "-all-root"]);
+      const r = await runWithoutTools(["getfattr", "setfattr"], process.execPath, [
+        BIN,
+        "inspect",
+        image,
+        "--json",
+      ]);
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ format, strictXattr: "0", release: { ID: "_any" } });
+      // The masking works: the same namespace does not find getfattr.
+      const probe = await runWithoutTools(["getfattr"], "sh", ["-c", "command -v getfattr || echo none"]);
+      expect(probe.stdout.trim()).toBe("none");
+    },
+  );
 });
