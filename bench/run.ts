@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mksquashfsFlags } from "../src/image/squashfs.js";
 import { realTree } from "./corpus.js";
+import { runMain } from "../src/cli/run-main.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CACHE = process.env.SYSEXTKIT_BENCH_CACHE ?? join(ROOT, ".cache", "bench");
@@ -105,4 +106,4 @@ async function main() {
   );
 }
 
-await main();
+await runMain(main);

@@ -1,9 +1,10 @@
-// Writes schema/extension.schema.json from the zod schema (run by `npm run schema`; a test checks it is current).
+// Writes schema/extension.schema.json and schema/release.schema.json from the zod schemas (`npm run schema`; a test checks both are current).
 import { writeFile } from "node:fs/promises";
-import { extensionJsonSchema } from "../src/spec/schema.js";
+import { runMain } from "../src/cli/run-main.js";
+import { SCHEMA_FILES } from "../src/schema-files.js";
 
-const schema = extensionJsonSchema();
-await writeFile(
-  new URL("../schema/extension.schema.json", import.meta.url),
-  `${JSON.stringify(schema, null, 2)}\n`,
-);
+await runMain(async () => {
+  for (const [name, make] of Object.entries(SCHEMA_FILES)) {
+    await writeFile(new URL(`../schema/${name}`, import.meta.url), `${JSON.stringify(make(), null, 2)}\n`);
+  }
+});

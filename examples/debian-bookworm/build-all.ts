@@ -19,6 +19,7 @@ import { CATALOG_DIR, resolveExtensionFiles } from "../../src/manifest/release-s
 import { defaultCacheDir } from "../../src/util/cache.js";
 import { checkMerge, hostFromBase } from "../../src/release/host-check.js";
 import { inspectImage } from "../../src/image/inspect.js";
+import { runMain } from "../../src/cli/run-main.js";
 import { debianArch } from "../../src/base/arch.js";
 import { table, humanSize } from "../../src/cli/output.js";
 import { SysextError } from "../../src/errors.js";
@@ -26,17 +27,30 @@ import type { Finding } from "../../src/checks/finding.js";
 import { debPackagesOf, downloadDebs, ensureBase } from "./debs.js";
 import { BASE_INCLUDE } from "./packages.js";
 
-const { values } = parseArgs({
-  options: {
-    out: { type: "string", default: "out" },
-    format: { type: "string", default: "squashfs" },
-    base: { type: "string" },
-  },
-});
+function options(): { out: string; format: "squashfs" | "erofs"; base: string | undefined } {
+  const usage = "options: --out DIR (default out), --format squashfs|erofs, --base ROOT (default: a cached debootstrap root)";
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        out: { type: "string", default: "out" },
+        format: { type: "string", default: "squashfs" },
+        base: { type: "string" },
+        verbose: { type: "boolean" },
+      },
+    }));
+  } catch (e) {
+    throw new SysextError("USAGE", (e as Error).message, { hint: usage });
+  }
+  if (values.format !== "squashfs" && values.format !== "erofs") {
+    throw new SysextError("USAGE", `--format ${JSON.stringify(values.format)} is not squashfs or erofs`, {
+      hint: usage,
+    });
+  }
+  return { out: values.out!, format: values.format, base: values.base };
+}
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const cache = defaultCacheDir();
-const t0 = Date.now();
 
 /** Warnings, one line per code: "3 x maintainer-script: first message (+2 more)". */
 function logWarnings(name: string, findings: readonly Finding[]): void {
@@ -52,77 +66,64 @@ function logWarnings(name: string, findings: readonly Finding[]): void {
   }
 }
 
-/** A failed build: the error, then each error finding on its own line with its hint. */
-function fail(name: string, e: unknown): never {
-  if (!(e instanceof SysextError)) throw e;
-  log(`\n${name}: ${e.code}: ${e.describe()}`);
-  const details = Array.isArray(e.details) ? (e.details as Finding[]) : [];
-  for (const f of details.filter((f) => f.severity === "error")) {
-    log(`  error ${f.code}: ${f.path ? `${f.path}: ` : ""}${f.message}`);
-    if (f.hint) log(`    hint: ${f.hint}`);
-  }
-  process.exit(1);
-}
-
-log(`sysextkit example: every OEM extension for Debian 12 (cache: ${cache})`);
-let debDir = "";
-let base: Awaited<ReturnType<typeof readBase>>;
-const specs: LoadedSpec[] = [];
-for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) {
-  specs.push(await loadSpecFile(file).catch((e: unknown) => fail(file, e)));
-}
-try {
+await runMain(async () => {
+  const values = options();
+  const cache = defaultCacheDir();
+  const t0 = Date.now();
+  log(`sysextkit example: every OEM extension for Debian 12 (cache: ${cache})`);
+  const specs: LoadedSpec[] = [];
+  for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) specs.push(await loadSpecFile(file));
   const root =
     values.base ?? (await ensureBase(join(cache, "bases", "bookworm-systemd"), { include: BASE_INCLUDE }));
-  base = await readBase({ path: root });
+  const base = await readBase({ path: root });
   const debArch = debianArch(base.arch);
-  debDir = join(cache, "debs", debArch);
+  const debDir = join(cache, "debs", debArch);
   await downloadDebs(debPackagesOf(specs), debDir, debArch);
-} catch (e) {
-  fail("setup", e);
-}
 
-const results: BuildResult[] = [];
-for (const spec of specs) {
-  const name = spec.spec.name;
-  log(`build: ${name} ...`);
-  let lastPhase = "";
-  const r = await buildExtension({
-    spec,
-    base,
-    outDir: resolve(values.out!),
-    format: values.format as "squashfs" | "erofs",
-    vars: { debDir },
-    onProgress: (p) => {
-      // One line per source and per phase (write reports bytes many times).
-      if (p.phase === "assemble" || (p.phase === "write" && lastPhase !== "write"))
-        log(`  ${name}: ${p.message}`);
-      lastPhase = p.phase;
-    },
-  }).catch((e: unknown) => fail(name, e));
-  const info = await inspectImage(r.image);
-  const verdict = checkMerge({
-    imageFileName: `${r.name}.raw`,
-    releaseFiles: info.releaseFiles,
-    release: info.release,
-    strictXattr: info.strictXattr,
-    host: hostFromBase(base),
-    systemdVersion: 252,
-  });
-  if (!verdict.merges) {
-    log(`${r.name} would not merge on its own base: ${verdict.reason}`);
-    process.exit(1);
+  const results: BuildResult[] = [];
+  for (const spec of specs) {
+    const name = spec.spec.name;
+    log(`build: ${name} ...`);
+    let lastPhase = "";
+    const r = await buildExtension({
+      spec,
+      base,
+      outDir: resolve(values.out),
+      format: values.format,
+      vars: { debDir },
+      onProgress: (p) => {
+        // One line per source and per phase (write reports bytes many times).
+        if (p.phase === "assemble" || (p.phase === "write" && lastPhase !== "write"))
+          log(`  ${name}: ${p.message}`);
+        lastPhase = p.phase;
+      },
+    });
+    const info = await inspectImage(r.image);
+    const verdict = checkMerge({
+      imageFileName: `${r.name}.raw`,
+      releaseFiles: info.releaseFiles,
+      release: info.release,
+      strictXattr: info.strictXattr,
+      host: hostFromBase(base),
+      systemdVersion: 252,
+    });
+    if (!verdict.merges) {
+      throw new SysextError("CHECK_FAILED", `${r.name} would not merge on its own base: ${verdict.reason}`, {
+        location: { file: r.image },
+        hint: "inspect it with: npx sysextkit check IMAGE --host BASE_ROOT",
+      });
+    }
+    logWarnings(r.name, r.findings);
+    results.push(r);
   }
-  logWarnings(r.name, r.findings);
-  results.push(r);
-}
 
-process.stdout.write(
-  `\nbuilt ${results.length} extensions for ${base.id} ${base.versionId ?? ""} ${base.arch} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n\n`,
-);
-process.stdout.write(
-  `${table(
-    ["name", "size", "SYSEXT_VERSION_ID", "sha256", "image"],
-    results.map((r) => [r.name, humanSize(r.size), r.version ?? "-", r.sha256 ?? "-", r.image]),
-  )}\n`,
-);
+  process.stdout.write(
+    `\nbuilt ${results.length} extensions for ${base.id} ${base.versionId ?? ""} ${base.arch} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n\n`,
+  );
+  process.stdout.write(
+    `${table(
+      ["name", "size", "SYSEXT_VERSION_ID", "sha256", "image"],
+      results.map((r) => [r.name, humanSize(r.size), r.version ?? "-", r.sha256 ?? "-", r.image]),
+    )}\n`,
+  );
+});

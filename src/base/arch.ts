@@ -40,7 +40,7 @@ export const SYSTEMD_ARCHITECTURES = [
 export type SystemdArch = (typeof SYSTEMD_ARCHITECTURES)[number];
 
 /** Other spellings (uname, Debian, Flatcar board names, Go/OCI) mapped to systemd's. */
-const ALIASES: Readonly<Record<string, SystemdArch>> = {
+export const ARCH_ALIASES: Readonly<Record<string, SystemdArch>> = {
   x86_64: "x86-64",
   amd64: "x86-64",
   "amd64-usr": "x86-64",
@@ -115,7 +115,7 @@ export function isSystemdArch(name: string): name is SystemdArch {
 /** The systemd spelling for `name` if it is one we know, else undefined. */
 export function lookupArch(name: string): SystemdArch | undefined {
   if (isSystemdArch(name)) return name;
-  return ALIASES[name] ?? ALIASES[name.toLowerCase()];
+  return ARCH_ALIASES[name] ?? ARCH_ALIASES[name.toLowerCase()];
 }
 
 /** Normalise any known spelling to systemd's, or fail with ARCH_UNKNOWN. */

@@ -10,7 +10,7 @@ import { registerPayload } from "./commands/payload.js";
 import { registerRelease } from "./commands/release.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerSchema } from "./commands/schema.js";
-import { printJson, reportError } from "./output.js";
+import { printJson, reportError, wantsStack } from "./output.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -62,6 +62,6 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
       }
       return 2;
     }
-    return reportError(e, json);
+    return reportError(e, json, wantsStack(argv));
   }
 }

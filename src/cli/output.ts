@@ -15,8 +15,37 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Print an error the way the user asked for and return the exit code. */
-export function reportError(e: unknown, json: boolean): number {
+/** Whether the user asked for stack traces: --verbose on the command line, or DEBUG naming sysextkit (or "*", "1"). */
+export function wantsStack(argv: readonly string[] = process.argv, env = process.env): boolean {
+  const debug = env.DEBUG ?? "";
+  return argv.includes("--verbose") || /(^|[,\s])(sysextkit\S*|\*|1|true)($|[,\s])/.test(debug);
+}
+
+/** "file:line" of the first stack frame of `e` (inside sysextkit where possible), or undefined. */
+function origin(e: Error): string | undefined {
+  const frames = (e.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l));
+  const pick = frames.find((l) => !l.includes("node:") && !l.includes("/node_modules/")) ?? frames[0];
+  const m = pick ? /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?\s*$/.exec(pick) : null;
+  return m ? `${m[1]!.replace(/^file:\/\//, "")}:${m[2]}` : undefined;
+}
+
+/** The causes of an error, outermost first (for --verbose). */
+function causes(e: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let c = (e as { cause?: unknown }).cause; c !== undefined && out.length < 5;) {
+    out.push(c);
+    c = (c as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+/**
+ * Print an error the way the user asked for and return the exit code: a SysextError as message,
+ * location and hint; anything else (a bug) as one line with where it happened and how to get the stack.
+ * Stack traces (and causes) only with --verbose or DEBUG=sysextkit.
+ */
+export function reportError(e: unknown, json: boolean, verbose = wantsStack()): number {
+  const err = (e instanceof Error ? e : new Error(String(e))) as Error;
   if (isSysextError(e)) {
     if (json) printJson({ error: e.toJSON() });
     process.stderr.write(`sysextkit: error: ${e.describe()}\n`);
@@ -25,11 +54,26 @@ export function reportError(e: unknown, json: boolean): number {
         if (d.severity) process.stderr.write(`  ${formatFinding(d as Finding)}\n`);
       }
     }
+    if (verbose) {
+      process.stderr.write(`${err.stack ?? ""}\n`);
+      for (const c of causes(e)) process.stderr.write(`caused by: ${(c as Error)?.stack ?? String(c)}\n`);
+    }
     return exitCodeFor(e.code);
   }
-  const err = e as Error;
-  if (json) printJson({ error: { code: "INTERNAL", message: err.message } });
-  process.stderr.write(`sysextkit: internal error: ${err.stack ?? String(e)}\n`);
+  const where = origin(err);
+  if (json) {
+    printJson({
+      error: { code: "INTERNAL", message: err.message, ...(where ? { location: { file: where } } : {}) },
+    });
+  }
+  process.stderr.write(
+    `sysextkit: internal error: ${err.message.split("\n")[0]}${where ? ` (at ${where})` : ""}\n` +
+      (verbose
+        ? `${err.stack ?? String(e)}\n${causes(e)
+            .map((c) => `caused by: ${(c as Error)?.stack ?? String(c)}\n`)
+            .join("")}`
+        : "  hint: this is a bug in sysextkit or an unexpected condition; run again with --verbose (or DEBUG=sysextkit) for the stack trace and report it\n"),
+  );
   return 1;
 }
 

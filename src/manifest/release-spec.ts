@@ -3,8 +3,9 @@ import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { SYSTEMD_ARCHITECTURES } from "../base/arch.js";
 import { SysextError } from "../errors.js";
+import { validationError } from "../spec/issues.js";
+import { architectureName } from "../spec/schema.js";
 import { exists } from "../util/fs.js";
 import { parseYamlWithLines, yamlPosition } from "../util/yaml-position.js";
 
@@ -12,7 +13,8 @@ export const releaseSpecSchema = z.strictObject({
   $schema: z.string().optional(),
   /** Base os-release file or root directory (relative to this file). */
   base: z.string().optional(),
-  architectures: z.array(z.enum(SYSTEMD_ARCHITECTURES)).min(1).optional(),
+  /** systemd names or the aliases --arch takes (amd64, aarch64, ...), normalised to systemd's spelling. */
+  architectures: z.array(architectureName).min(1).optional(),
   /** extension.yaml files or folders holding one (relative to this file); default: the whole catalog. */
   extensions: z.array(z.string()).min(1).optional(),
   vars: z.record(z.string(), z.string()).default({}),
@@ -27,6 +29,14 @@ export const releaseSpecSchema = z.strictObject({
 });
 
 export type ReleaseSpec = z.output<typeof releaseSpecSchema>;
+
+/** JSON Schema of release.yaml for editors (yaml-language-server: $schema=...). */
+export function releaseJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(releaseSpecSchema, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+}
 
 /** The catalog shipped with the package. */
 export const CATALOG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "extensions");
@@ -49,22 +59,9 @@ export async function loadReleaseSpec(
   const { doc, lineCounter } = parseYamlWithLines(text, file);
   const r = releaseSpecSchema.safeParse(doc.toJS() ?? {});
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const unknown = issue.code === "unrecognized_keys";
-    const path = unknown ? [...issue.path, issue.keys[0]!] : issue.path;
-    const field = path
-      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
-      .join("")
-      .replace(/^\./, "");
-    const message = unknown
-      ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`
-      : issue.message;
-    throw new SysextError("RELEASE_INVALID", `${field || "(top level)"}: ${message}`, {
-      location: { file, ...yamlPosition(doc, lineCounter, path), ...(field ? { field } : {}) },
-      hint: unknown
-        ? `remove it or check its spelling; the allowed fields are ${FIELDS}`
-        : `allowed fields: ${FIELDS}; architectures use systemd's names (x86-64, arm64, ...)`,
-      cause: r.error,
+    throw validationError("RELEASE_INVALID", r.error, file, (p) => yamlPosition(doc, lineCounter, p), {
+      unknownField: `remove it or check its spelling; the allowed fields are ${FIELDS} (schema/release.schema.json)`,
+      other: `allowed fields: ${FIELDS} (schema/release.schema.json)`,
     });
   }
   return { spec: Object.freeze(r.data), dir: dirname(abs), file: abs };

@@ -1,9 +1,9 @@
 // Loading extension.yaml: parse YAML, validate once with zod, report errors with file, line and field.
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import type { z } from "zod";
 import { SysextError } from "../errors.js";
 import { parseYamlWithLines, yamlPosition } from "../util/yaml-position.js";
+import { validationError, type IssueHints, type Position } from "./issues.js";
 import { extensionSpecSchema, type ExtensionSpec } from "./schema.js";
 
 /** A validated, fully defaulted, frozen spec together with where it came from. */
@@ -44,60 +44,24 @@ export function specFromObject(data: unknown, dir = process.cwd()): LoadedSpec {
   return Object.freeze({ ...loaded, dir });
 }
 
-function validateSpec(
-  data: unknown,
-  file: string | undefined,
-  position: (path: PropertyKey[]) => { line: number; column: number } | undefined,
-): LoadedSpec {
+const SPEC_HINTS: IssueHints = {
+  unknownField:
+    "remove it or check its spelling; the allowed fields are listed in schema/extension.schema.json (npx sysextkit schema)",
+  other: "see schema/extension.schema.json for the allowed fields (npx sysextkit schema)",
+  union: {
+    under: "sources",
+    hint: "each source needs a 'type' of directory, tar, file, symlink, template or deb",
+  },
+};
+
+function validateSpec(data: unknown, file: string | undefined, position: Position): LoadedSpec {
   const result = extensionSpecSchema.safeParse(data ?? {});
-  if (!result.success) {
-    const issues = result.error.issues.map((issue) => describeIssue(issue, file, position));
-    const first = issues[0]!;
-    throw new SysextError(
-      "SPEC_INVALID",
-      issues.length === 1 ? first.message : `${first.message} (and ${issues.length - 1} more problem(s))`,
-      {
-        location: first.location,
-        hint: first.hint,
-        cause: result.error,
-        details: issues.map((i) => ({ ...i.location, message: i.message })),
-      },
-    );
-  }
+  if (!result.success) throw validationError("SPEC_INVALID", result.error, file, position, SPEC_HINTS);
   return Object.freeze({
     spec: deepFreeze(result.data),
     file,
     dir: file ? dirname(file) : process.cwd(),
   });
-}
-
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  file: string | undefined,
-  position: (path: PropertyKey[]) => { line: number; column: number } | undefined,
-) {
-  let path = issue.path;
-  let message = issue.message;
-  let hint = "see schema/extension.schema.json for the allowed fields";
-  if (issue.code === "unrecognized_keys") {
-    message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
-    hint = "remove it or check its spelling; the allowed fields are listed in schema/extension.schema.json";
-    path = [...path, issue.keys[0]!];
-  } else if (issue.code === "invalid_type") {
-    hint = "values are not converted: quote strings, write numbers and booleans without quotes";
-  } else if (issue.code === "invalid_union" && path.at(-2) === "sources") {
-    hint = "each source needs a 'type' of directory, tar, file, symlink, template or deb";
-  }
-  const field = path
-    .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
-    .join("")
-    .replace(/^\./, "");
-  const pos = position(path);
-  return {
-    message: `${field || "(top level)"}: ${message}`,
-    hint,
-    location: { ...(file ? { file } : {}), ...(pos ?? {}), ...(field ? { field } : {}) },
-  };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,11 +1,19 @@
 // The extension spec (extension.yaml): one zod schema that yields the TypeScript types and the JSON Schema.
 import { z } from "zod";
-import { SYSTEMD_ARCHITECTURES } from "../base/arch.js";
+import { ARCH_ALIASES, lookupArch, SYSTEMD_ARCHITECTURES, type SystemdArch } from "../base/arch.js";
 
-const archName = z.enum(SYSTEMD_ARCHITECTURES, {
-  error: () =>
-    `must be a systemd architecture name (${SYSTEMD_ARCHITECTURES.slice(0, 6).join(", ")}, ...); x86_64/amd64 are spelled x86-64, aarch64 is arm64`,
-});
+/**
+ * An architecture as `--arch` takes it: systemd's name or a known alias (amd64, x86_64, aarch64, ...),
+ * normalised to systemd's spelling (what ARCHITECTURE= must say).
+ */
+export const architectureName = z
+  .enum([...SYSTEMD_ARCHITECTURES, ...Object.keys(ARCH_ALIASES)] as [string, ...string[]], {
+    error: () =>
+      `must be an architecture such as ${SYSTEMD_ARCHITECTURES.slice(0, 6).join(", ")} (systemd's names) or an alias such as amd64, x86_64, aarch64`,
+  })
+  .transform((a) => lookupArch(a) as SystemdArch);
+
+const archName = architectureName;
 
 /** Octal mode as a string ("0644", "755"); YAML would read a bare 0644 as decimal 644. */
 const mode = z.string().regex(/^0?[0-7]{3,4}$/, {

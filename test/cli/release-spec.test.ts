@@ -141,7 +141,7 @@ describe("sysextkit release with a release.yaml", () => {
     ],
     [
       "a wrong architecture name",
-      "base: ./os-release\narchitectures:\n  - amd64\n",
+      "base: ./os-release\narchitectures:\n  - x86_65\n",
       /bad-1\.yaml:3:\d+ \(field architectures\[0\]\)/,
     ],
     ["a wrong type", "base: ./os-release\ncompressed: zst\n", /bad-2\.yaml:2:\d+ \(field compressed\)/],
