@@ -1,14 +1,31 @@
 #!/usr/bin/env node
-// Entry point of the sysextkit command: the TypeScript sources through tsx in a checkout, else the compiled CLI.
+// Entry point of the sysextkit command: the compiled CLI (dist/) when installed; in a git checkout the
+// TypeScript sources through tsx (a devDependency), falling back to dist/ when tsx is not installed.
 import { existsSync } from "node:fs";
 
 const source = new URL("../src/cli/main.ts", import.meta.url);
-let mod;
-if (existsSync(source)) {
-  const { register } = await import("tsx/esm/api");
-  register();
-  mod = await import(source.href);
-} else {
-  mod = await import(new URL("../dist/cli/main.js", import.meta.url).href);
+const compiled = new URL("../dist/cli/main.js", import.meta.url);
+
+async function load() {
+  if (existsSync(source)) {
+    try {
+      const { register } = await import("tsx/esm/api");
+      register();
+      return await import(source.href);
+    } catch (e) {
+      if (e?.code !== "ERR_MODULE_NOT_FOUND" || !existsSync(compiled)) {
+        if (e?.code === "ERR_MODULE_NOT_FOUND") {
+          process.stderr.write(
+            "sysextkit: error: this checkout has neither tsx (run: npm ci) nor a compiled dist/ (run: npm run build)\n",
+          );
+          process.exit(1);
+        }
+        throw e;
+      }
+    }
+  }
+  return import(compiled.href);
 }
+
+const mod = await load();
 process.exitCode = await mod.main(process.argv);

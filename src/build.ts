@@ -11,7 +11,8 @@ import { runChecks } from "./checks/index.js";
 import { SysextError } from "./errors.js";
 import { effectiveCompression, writeImage } from "./image/index.js";
 import { releaseFields, releaseFileEntry, EXTENSION_RELEASE_DIR } from "./release/release-file.js";
-import type { LoadedSpec } from "./spec/load.js";
+import { resolveSpecRef } from "./spec/catalog.js";
+import { loadSpecFile, type LoadedSpec } from "./spec/load.js";
 import type { Compression, ImageFormat } from "./spec/schema.js";
 import { builtinVars, interpolateSource, resolveVars, sourceApplies } from "./spec/vars.js";
 import type { SourceContext } from "./tree/sources/context.js";
@@ -34,7 +35,11 @@ export interface BuildProgress {
 }
 
 export interface BuildOptions {
-  readonly spec: LoadedSpec;
+  /**
+   * The definition: a loaded spec, or a reference to one: the name of a catalog entry ("oem-vmware",
+   * from CATALOG_DIR), an extension.yaml path or a folder holding one.
+   */
+  readonly spec: LoadedSpec | string;
   /** The base release: an already read one, or where to read it from. */
   readonly base: BaseRelease | BaseInput;
   /** Directory the image is written to (as <name>.raw, or <name>/ for the directory format). */
@@ -83,7 +88,9 @@ function isBaseRelease(b: BaseRelease | BaseInput): b is BaseRelease {
 
 /** Build one extension image. Nothing appears at the output path unless the whole build succeeds. */
 export async function buildExtension(options: BuildOptions): Promise<BuildResult> {
-  const { spec, file: specFile, dir: specDir } = options.spec;
+  const loaded =
+    typeof options.spec === "string" ? await loadSpecFile(await resolveSpecRef(options.spec)) : options.spec;
+  const { spec, file: specFile, dir: specDir } = loaded;
   const progress = options.onProgress ?? (() => undefined);
   const epoch = resolveEpoch(process.env, options.epoch);
   const findings: Finding[] = [];
@@ -99,7 +106,7 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
 
   progress({ phase: "base", message: "reading base release" });
   const base = isBaseRelease(options.base) ? options.base : await readBase(options.base);
-  checkBaseSupported(options.spec, base, findings);
+  checkBaseSupported(loaded, base, findings);
   const format = options.format ?? spec.image.format;
   const compression = effectiveCompression(format, options.compression ?? spec.image.compression);
   const templatesDir = options.templatesDir ?? DEFAULT_TEMPLATES_DIR;

@@ -9,6 +9,7 @@ export {
   type BuildPhase,
 } from "./build.js";
 export { loadSpecFile, parseSpec, specFromObject, type LoadedSpec } from "./spec/load.js";
+export { CATALOG_DIR, catalogNames, resolveSpecRef } from "./spec/catalog.js";
 export {
   extensionSpecSchema,
   extensionJsonSchema,
@@ -44,7 +45,7 @@ export {
   type MergeVerdict,
 } from "./release/host-check.js";
 export { releaseFields } from "./release/release-file.js";
-export { scaffoldExtension } from "./cli/commands/init.js";
+export { scaffoldExtension } from "./spec/scaffold.js";
 export {
   createPayload,
   createCompressedPayload,
@@ -96,7 +97,7 @@ export { buildRelease, type BuildReleaseOptions, type BuildReleaseResult } from 
 export {
   loadReleaseSpec,
   releaseSpecSchema,
-  CATALOG_DIR,
+  releaseJsonSchema,
   type ReleaseSpec,
 } from "./manifest/release-spec.js";
 export { defaultCacheDir } from "./util/cache.js";

@@ -1,4 +1,5 @@
 // The sysextkit command line: parse arguments, call the library, print, map errors to exit codes.
+// Start-up stays fast: command files only declare options; each action imports the library code it needs.
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { registerBuild } from "./commands/build.js";
@@ -46,6 +47,11 @@ export function createProgram(): Command {
 
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
   const program = createProgram();
   const json = argv.includes("--json");
   try {

@@ -11,8 +11,22 @@ export function exitCodeFor(code: ErrorCode): number {
   return code === "USAGE" ? 2 : 1;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/**
+ * Version of the shape of every --json object sysextkit prints; bumped when a field changes meaning or
+ * goes away (new fields do not bump it).
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
+/**
+ * The one writer of --json output: objects get `schemaVersion` first. `raw` prints a document as it is
+ * (the JSON Schema printed by `sysextkit schema`).
+ */
+export function printJson(value: unknown, options: { raw?: boolean } = {}): void {
+  const out =
+    !options.raw && value !== null && typeof value === "object" && !Array.isArray(value)
+      ? { schemaVersion: JSON_SCHEMA_VERSION, ...value }
+      : value;
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 
 /** Whether the user asked for stack traces: --verbose on the command line, or DEBUG naming sysextkit (or "*", "1"). */

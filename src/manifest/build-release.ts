@@ -41,6 +41,7 @@ export interface BuildReleaseOptions {
 }
 
 export interface BuildReleaseResult {
+  /** Every build, its `image` the published <name>-<version>-<arch>.raw (builds happen in a temporary directory). */
   readonly builds: readonly BuildResult[];
   /** One release directory per architecture: <out>/<arch>/. */
   readonly releases: ReadonlyArray<ReleaseResult & { readonly arch: SystemdArch }>;
@@ -84,8 +85,7 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
   const specs = await Promise.all(files.map((f) => loadSpecFile(f)));
   const arches = options.architectures.map((a) => normalizeArch(a, "--arch"));
   const work = await mkdtemp(join(tmpdir(), "sysextkit-release-"));
-  const builds: BuildResult[] = [];
-  const plans: Array<{ arch: SystemdArch; plan: ReleasePlan }> = [];
+  const plans: Array<{ arch: SystemdArch; plan: ReleasePlan; builds: BuildResult[] }> = [];
   try {
     for (const arch of arches) {
       const base = await readBase({ path: options.base, arch });
@@ -137,13 +137,19 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
         ...(options.version ? { version: options.version } : {}),
         ...(options.compressed ? { compressed: options.compressed } : {}),
       });
-      builds.push(...archBuilds);
-      plans.push({ arch, plan });
+      plans.push({ arch, plan, builds: archBuilds });
     }
     const releases: Array<ReleaseResult & { arch: SystemdArch }> = [];
-    for (const { arch, plan } of plans) {
+    const builds: BuildResult[] = [];
+    for (const { arch, plan, builds: archBuilds } of plans) {
       progress(`payloads and manifests for ${arch}`);
-      releases.push({ ...(await publishRelease(plan)), arch });
+      const published = await publishRelease(plan);
+      releases.push({ ...published, arch });
+      // Report the published images, not the temporary build directory (removed below).
+      for (const b of archBuilds) {
+        const entry = published.manifest.extensions.find((x) => x.name === b.name);
+        builds.push({ ...b, image: entry ? join(published.outDir, entry.image.file) : b.image });
+      }
     }
     if (gpgKey && options.gpgExportPublic !== undefined)
       await writeFileAtomic(options.gpgExportPublic, exportPublicKeyring(gpgKey));

@@ -1,12 +1,11 @@
 // The release spec (release.yaml): which extensions to build for which base and architectures, and how to publish.
-import { readdir, readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { SysextError } from "../errors.js";
 import { validationError } from "../spec/issues.js";
 import { architectureName } from "../spec/schema.js";
-import { exists } from "../util/fs.js";
+import { catalogFiles, resolveSpecRef } from "../spec/catalog.js";
 import { parseYamlWithLines, yamlPosition } from "../util/yaml-position.js";
 
 export const releaseSpecSchema = z.strictObject({
@@ -38,8 +37,7 @@ export function releaseJsonSchema(): Record<string, unknown> {
   >;
 }
 
-/** The catalog shipped with the package. */
-export const CATALOG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "extensions");
+export { CATALOG_DIR } from "../spec/catalog.js";
 
 const FIELDS =
   "base, architectures, extensions, vars, baseUrl, sysupdateUrl, mainPayload, compressed, version";
@@ -67,32 +65,29 @@ export async function loadReleaseSpec(
   return { spec: Object.freeze(r.data), dir: dirname(abs), file: abs };
 }
 
-/** Resolve extension entries (files or folders) to extension.yaml paths; default: every catalog entry. */
+/**
+ * Resolve extension entries (files, folders holding an extension.yaml, or catalog names) to extension.yaml
+ * paths, relative to `dir`; default: every catalog entry.
+ */
 export async function resolveExtensionFiles(
   entries: readonly string[] | undefined,
   dir: string,
   specFile?: string,
 ): Promise<string[]> {
-  if (!entries) {
-    const names = (await readdir(CATALOG_DIR)).sort();
-    const files = [];
-    for (const n of names) {
-      const f = join(CATALOG_DIR, n, "extension.yaml");
-      if (await exists(f)) files.push(f);
-    }
-    return files;
-  }
+  if (!entries) return catalogFiles();
   const out = [];
   for (const [i, e] of entries.entries()) {
-    const p = resolve(dir, e);
-    const f = p.endsWith(".yaml") || p.endsWith(".yml") ? p : join(p, "extension.yaml");
-    if (!(await exists(f))) {
-      throw new SysextError("RELEASE_INVALID", `extension ${e} not found (looked for ${f})`, {
-        location: specFile ? { file: specFile, field: `extensions[${i}]` } : { file: f },
-        hint: `list extension.yaml files or folders holding one${specFile ? ", relative to the release spec" : ""}`,
-      });
-    }
-    out.push(f);
+    out.push(
+      await resolveSpecRef(e, dir, specFile ? { file: specFile, field: `extensions[${i}]` } : {}).catch(
+        (err: unknown) => {
+          if (!(err instanceof SysextError)) throw err;
+          throw new SysextError("RELEASE_INVALID", err.message, {
+            ...(err.location ? { location: err.location } : {}),
+            hint: `list extension.yaml files, folders holding one${specFile ? " (relative to the release spec)" : ""}, or catalog names`,
+          });
+        },
+      ),
+    );
   }
   return out;
 }

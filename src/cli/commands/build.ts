@@ -1,9 +1,9 @@
 // `sysextkit build`: build one extension image from a spec (or from --dir/--tar sources) for a base release.
 import type { Command } from "commander";
 import { resolve } from "node:path";
-import { buildExtension, type BuildResult } from "../../build.js";
+import type { BuildResult } from "../../build.js";
 import { SysextError } from "../../errors.js";
-import { loadSpecFile, specFromObject, type LoadedSpec } from "../../spec/load.js";
+import type { LoadedSpec } from "../../spec/load.js";
 import type { Compression, ImageFormat } from "../../spec/schema.js";
 import type { Finding } from "../../checks/finding.js";
 import { formatFinding, humanSize, printJson, progressPrinter } from "../output.js";
@@ -30,7 +30,10 @@ export function registerBuild(program: Command): void {
   program
     .command("build")
     .description("build a sysext image for a base release")
-    .argument("[spec]", "extension.yaml (omit to build from --name with --dir/--tar)")
+    .argument(
+      "[spec]",
+      "extension.yaml, a folder holding one, or a catalog name such as oem-vmware (omit to build from --name with --dir/--tar)",
+    )
     .option("--base <path>", "base os-release file or root directory of the base image")
     .option("--arch <arch>", "target architecture (x86-64, arm64, ...; aliases like amd64 accepted)")
     .option("--format <format>", "squashfs | erofs | directory (default from the spec, else squashfs)")
@@ -55,6 +58,7 @@ export function registerBuild(program: Command): void {
           hint: "pass the base's os-release file (e.g. --base /etc/os-release) or its root directory",
         });
       }
+      const { buildExtension } = await import("../../build.js");
       const bar = progressPrinter(!flags.json);
       let result: BuildResult;
       try {
@@ -100,13 +104,15 @@ export function printBuild(r: BuildResult, verbose = false): void {
 }
 
 async function specFor(specPath: string | undefined, flags: BuildFlags): Promise<LoadedSpec> {
+  const { loadSpecFile, specFromObject } = await import("../../spec/load.js");
+  const { resolveSpecRef } = await import("../../spec/catalog.js");
   if (specPath !== undefined) {
     if (flags.name || flags.dir.length || flags.tar.length) {
       throw new SysextError("USAGE", "--name/--dir/--tar are for building without a spec", {
         hint: "either pass an extension.yaml, or --name with --dir/--tar sources",
       });
     }
-    return loadSpecFile(specPath);
+    return loadSpecFile(await resolveSpecRef(specPath));
   }
   if (!flags.name || flags.dir.length + flags.tar.length === 0) {
     throw new SysextError("USAGE", "no spec given", {

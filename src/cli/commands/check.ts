@@ -1,11 +1,7 @@
 // `sysextkit check IMAGE --host ...`: would this host's systemd-sysext merge the image, and if not, why.
 import type { Command } from "commander";
 import { basename } from "node:path";
-import { readBase } from "../../base/base.js";
 import { SysextError } from "../../errors.js";
-import { inspectImage } from "../../image/inspect.js";
-import { checkMerge, hostFromBase } from "../../release/host-check.js";
-import { localSystemdVersion } from "../../release/systemd-version.js";
 import { printJson } from "../output.js";
 
 interface CheckFlags {
@@ -34,6 +30,10 @@ export function registerCheck(program: Command): void {
           hint: "pass the host's os-release file (e.g. --host /etc/os-release) or its root directory",
         });
       }
+      const { readBase } = await import("../../base/base.js");
+      const { inspectImage } = await import("../../image/inspect.js");
+      const { checkMerge, hostFromBase } = await import("../../release/host-check.js");
+      const { localSystemdVersion } = await import("../../release/systemd-version.js");
       const systemdVersion =
         flags.systemd !== undefined ? parseSystemd(flags.systemd) : ((await localSystemdVersion()) ?? 252);
       const host = hostFromBase(

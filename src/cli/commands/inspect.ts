@@ -1,6 +1,5 @@
 // `sysextkit inspect IMAGE`: format, extension-release contents and the file list of an image.
 import type { Command } from "commander";
-import { inspectImage } from "../../image/inspect.js";
 import { humanSize, printJson } from "../output.js";
 
 export function registerInspect(program: Command): void {
@@ -10,6 +9,7 @@ export function registerInspect(program: Command): void {
     .argument("<image>", "a .raw image (squashfs or erofs) or an extension directory")
     .option("--json", "print as JSON")
     .action(async (image: string, flags: { json?: boolean }) => {
+      const { inspectImage } = await import("../../image/inspect.js");
       const info = await inspectImage(image);
       if (flags.json) {
         printJson(info);

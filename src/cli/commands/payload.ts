@@ -1,7 +1,6 @@
 // `sysextkit payload IMAGE --key K`: write the signed CrAU payload <NAME>.gz and its .sha256 (and plain compressed ones).
 import type { Command } from "commander";
-import { createCompressedPayload, type CompressionKind } from "../../payload/compressed.js";
-import { createPayload } from "../../payload/crau.js";
+import type { CompressionKind } from "../../payload/compressed.js";
 import { SysextError } from "../../errors.js";
 import { humanSize, printJson, progressPrinter } from "../output.js";
 import { collect, parseCompressedKinds } from "./shared.js";
@@ -32,6 +31,8 @@ export function registerPayload(program: Command): void {
           });
         }
         const kinds: CompressionKind[] = parseCompressedKinds(flags.compressed);
+        const { createCompressedPayload } = await import("../../payload/compressed.js");
+        const { createPayload } = await import("../../payload/crau.js");
         const bar = progressPrinter(!flags.json);
         try {
           const result = await createPayload({

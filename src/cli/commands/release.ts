@@ -2,9 +2,6 @@
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { SysextError } from "../../errors.js";
-import { buildRelease } from "../../manifest/build-release.js";
-import { hostArch } from "../../base/arch.js";
-import { loadReleaseSpec, resolveExtensionFiles } from "../../manifest/release-spec.js";
 import { printJson, progressPrinter, table } from "../output.js";
 import { collect, parseCompressedKinds, parseVars } from "./shared.js";
 
@@ -67,6 +64,9 @@ export function registerRelease(program: Command): void {
     .option("--strict", "treat warnings as errors")
     .option("--json", "print the result as JSON")
     .action(async (specPath: string | undefined, flags: ReleaseFlags) => {
+      const { buildRelease } = await import("../../manifest/build-release.js");
+      const { hostArch } = await import("../../base/arch.js");
+      const { loadReleaseSpec, resolveExtensionFiles } = await import("../../manifest/release-spec.js");
       const loaded = specPath ? await loadReleaseSpec(specPath) : undefined;
       const s = loaded?.spec;
       const rel = (p: string | undefined) => (p && loaded ? resolve(loaded.dir, p) : p);

@@ -4,8 +4,6 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { SysextError } from "../../errors.js";
 import { exists } from "../../util/fs.js";
-import { verifyRelease } from "../../manifest/verify.js";
-import { verifyPayload } from "../../payload/verify.js";
 import { printJson } from "../output.js";
 import { collect } from "./shared.js";
 
@@ -34,6 +32,8 @@ export function registerVerify(program: Command): void {
             hint: "pass a CrAU payload file (<name>.gz) or a release directory",
           });
         });
+        const { verifyRelease } = await import("../../manifest/verify.js");
+        const { verifyPayload } = await import("../../payload/verify.js");
         const opts = flags.key.length ? { publicKeys: flags.key } : {};
         const gpg = flags.gpgPublic.length ? { gpgPublicKeys: flags.gpgPublic } : {};
         const { FEED_INDEX } = await import("../../manifest/feed.js");
