@@ -95,19 +95,58 @@ export function formatFinding(f: Finding): string {
   return `${f.severity.padEnd(7)} ${f.code}${f.path ? ` ${f.path}` : ""}: ${f.message}${f.hint ? ` (${f.hint})` : ""}`;
 }
 
-/** A progress line on stderr that rewrites itself, only when stderr is a terminal. */
-export function progressPrinter(enabled: boolean): { update(text: string): void; done(): void } {
-  const tty = enabled && process.stderr.isTTY === true;
+/** Where progress goes (stderr), and what it needs to know about it; replaceable in tests. */
+export interface ProgressStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+export interface ProgressOptions {
+  readonly stream?: ProgressStream;
+  readonly now?: () => number;
+  /** Not on a terminal: at most one line per this many ms (default SYSEXTKIT_PROGRESS_SECONDS, else 5 s). */
+  readonly intervalMs?: number;
+}
+
+function defaultInterval(): number {
+  const s = Number(process.env.SYSEXTKIT_PROGRESS_SECONDS);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : 5000;
+}
+
+/**
+ * Progress of long work, always on stderr (never stdout, which holds results and --json). On a terminal
+ * one line rewrites itself, cut to the terminal's width (a width of 0 or unknown counts as 80). Elsewhere
+ * (CI logs, pipes) plain lines, at most one every few seconds, the first after that long, so short
+ * runs stay quiet.
+ */
+export function progressPrinter(
+  enabled: boolean,
+  options: ProgressOptions = {},
+): { update(text: string): void; done(): void } {
+  const stream = options.stream ?? process.stderr;
+  const now = options.now ?? Date.now;
+  const interval = options.intervalMs ?? defaultInterval();
+  const tty = stream.isTTY === true;
   let last = "";
+  let lastPlain = now();
   return {
     update(text: string) {
-      if (!tty || text === last) return;
+      if (!enabled || text === last) return;
       last = text;
-      const width = process.stderr.columns ?? 80;
-      process.stderr.write(`\r\x1b[K${text.slice(0, width - 1)}`);
+      if (tty) {
+        const cols = stream.columns;
+        const width = cols !== undefined && cols > 1 ? cols : 80;
+        stream.write(`\r\x1b[K${text.length >= width ? text.slice(0, width - 1) : text}`);
+        return;
+      }
+      const t = now();
+      if (t - lastPlain < interval) return;
+      lastPlain = t;
+      stream.write(`sysextkit: ${text}\n`);
     },
     done() {
-      if (tty && last) process.stderr.write("\r\x1b[K");
+      if (enabled && tty && last) stream.write("\r\x1b[K");
       last = "";
     },
   };

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { releaseManifestSchema } from "../../src/index.js";
+import { digestFile } from "../../src/util/fs.js";
 import { cli } from "../helpers/cli.js";
 import { needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
@@ -53,8 +54,20 @@ describe("sysextkit release with a release.yaml", () => {
     // Run from another directory: relative paths in release.yaml are resolved against the file.
     const r = await cli(["release", spec, "--key", key.priv, "--out", out, "--json"], { cwd: tmpdir() });
     expect(r.exitCode, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout) as { releases: Array<{ arch: string; files: string[] }> };
+    const result = JSON.parse(r.stdout) as {
+      schemaVersion: number;
+      releases: Array<{ arch: string; files: string[]; outDir: string }>;
+      builds: Array<{ image: string; arch: string; sha256: string }>;
+    };
+    expect(result.schemaVersion).toBe(1);
     expect(result.releases.map((x) => x.arch)).toEqual(["x86-64", "arm64"]);
+    // Defect: --json named images inside the deleted temporary build directory.
+    expect(result.builds.map((b) => b.image)).toEqual([
+      join(out, "x86-64", "greet-3815.2.0-x86-64.raw"),
+      join(out, "arm64", "greet-3815.2.0-arm64.raw"),
+    ]);
+    for (const b of result.builds) expect((await digestFile(b.image)).sha256).toBe(b.sha256);
+    for (const rel of result.releases) expect(rel.outDir).toBe(join(out, rel.arch));
     expect((await readdir(out)).sort()).toEqual(["arm64", "x86-64"]);
     for (const arch of ["x86-64", "arm64"]) {
       const rel = join(out, arch);

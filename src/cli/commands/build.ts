@@ -59,7 +59,7 @@ export function registerBuild(program: Command): void {
         });
       }
       const { buildExtension } = await import("../../build.js");
-      const bar = progressPrinter(!flags.json);
+      const bar = progressPrinter(true);
       let result: BuildResult;
       try {
         result = await buildExtension({

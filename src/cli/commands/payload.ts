@@ -33,7 +33,7 @@ export function registerPayload(program: Command): void {
         const kinds: CompressionKind[] = parseCompressedKinds(flags.compressed);
         const { createCompressedPayload } = await import("../../payload/compressed.js");
         const { createPayload } = await import("../../payload/crau.js");
-        const bar = progressPrinter(!flags.json);
+        const bar = progressPrinter(true);
         try {
           const result = await createPayload({
             image,

@@ -81,7 +81,7 @@ export function registerRelease(program: Command): void {
       const extensions = flags.extension.length
         ? await resolveExtensionFiles(flags.extension, process.cwd())
         : s?.extensions && (await resolveExtensionFiles(s.extensions, loaded!.dir, loaded!.file));
-      const bar = progressPrinter(!flags.json);
+      const bar = progressPrinter(true);
       const mainPayload = flags.mainPayload ?? rel(s?.mainPayload);
       const baseUrl = flags.baseUrl ?? s?.baseUrl;
       const sysupdateUrl = flags.sysupdateUrl ?? s?.sysupdateUrl;
