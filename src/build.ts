@@ -164,7 +164,14 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
     );
 
     progress({ phase: "check", message: "checking the tree" });
-    findings.push(...runChecks(builder, { name: spec.name, spec, base }));
+    findings.push(
+      ...runChecks(builder, {
+        name: spec.name,
+        spec,
+        base,
+        ...(loaded.advice ? { advice: loaded.advice } : {}),
+      }),
+    );
     const blocking = blockingFindings(findings, options.strict ?? false);
     if (blocking.length > 0) {
       const first = blocking[0]!;

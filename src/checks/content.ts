@@ -1,10 +1,11 @@
 // Content rules: device nodes, setuid/setgid and world-writable files, and an extension with nothing in it.
 import { EXTENSION_RELEASE_DIR } from "../release/release-file.js";
-import type { TreeBuilder } from "../tree/tree.js";
+import { SPEC_ADVICE, type FixAdvice } from "./advice.js";
 import type { Finding } from "./finding.js";
 import { sortedPaths } from "./layout.js";
+import type { TreeView } from "./view.js";
 
-export function checkContent(builder: TreeBuilder): Finding[] {
+export function checkContent(builder: TreeView, advice: FixAdvice = SPEC_ADVICE): Finding[] {
   const out: Finding[] = [];
   let payload = 0;
   for (const path of sortedPaths(builder)) {
@@ -20,7 +21,7 @@ export function checkContent(builder: TreeBuilder): Finding[] {
         severity: "warning",
         path,
         message: `${path} is a ${e.type}${e.type === "char" || e.type === "block" ? ` device ${e.devMajor ?? 0}:${e.devMinor ?? 0}` : ""}; extensions normally carry none, and systemd mounts them nodev`,
-        hint: "remove it from the sources (add it to strip.paths)",
+        hint: `remove it from the sources (${advice.remove(path)})`,
       });
       continue;
     }

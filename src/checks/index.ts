@@ -2,6 +2,7 @@
 import type { BaseRelease } from "../base/base.js";
 import type { ExtensionSpec } from "../spec/schema.js";
 import type { TreeBuilder } from "../tree/tree.js";
+import type { FixAdvice } from "./advice.js";
 import { checkContent } from "./content.js";
 import type { Finding } from "./finding.js";
 import {
@@ -15,11 +16,14 @@ import { checkReleaseFile } from "./naming.js";
 
 export type { Finding, Severity } from "./finding.js";
 export { blockingFindings } from "./finding.js";
+export { SPEC_ADVICE, flagAdvice, type FixAdvice } from "./advice.js";
 
 export interface CheckContext {
   name: string;
   spec: ExtensionSpec;
   base: BaseRelease;
+  /** How hints say to remove a path (spec fields by default; a flag for spec-less CLI builds). */
+  advice?: FixAdvice;
 }
 
 /**
@@ -28,12 +32,12 @@ export interface CheckContext {
  */
 export function runChecks(builder: TreeBuilder, ctx: CheckContext): Finding[] {
   return [
-    ...checkOverlayMarkers(builder),
+    ...checkOverlayMarkers(builder, ctx.advice),
     ...applyDrop(builder, ctx),
-    ...checkOutsideUsrOpt(builder),
-    ...checkOsRelease(builder),
+    ...checkOutsideUsrOpt(builder, ctx.advice),
+    ...checkOsRelease(builder, ctx.advice),
     ...checkUsrSbin(builder, ctx),
     ...checkReleaseFile(builder, ctx),
-    ...checkContent(builder),
+    ...checkContent(builder, ctx.advice),
   ];
 }

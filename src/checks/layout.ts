@@ -3,8 +3,10 @@ import type { TreeBuilder } from "../tree/tree.js";
 import { matchesAnyGlob } from "../tree/glob.js";
 import { comparePaths, parentOf } from "../tree/paths.js";
 import { pruneEmptyDirs } from "../tree/transform-move.js";
+import { SPEC_ADVICE, type FixAdvice } from "./advice.js";
 import type { Finding } from "./finding.js";
 import type { CheckContext } from "./index.js";
+import type { TreeView } from "./view.js";
 
 const OPAQUE_XATTRS = ["trusted.overlay.opaque", "user.overlay.opaque"];
 
@@ -13,7 +15,7 @@ const OPAQUE_XATTRS = ["trusted.overlay.opaque", "user.overlay.opaque"];
  * directory contents below the merged one, so they are removed (Flatcar's build_sysext does the same).
  * Other whiteouts (".wh.NAME" files, 0:0 character devices) would hide host files: an error.
  */
-export function checkOverlayMarkers(builder: TreeBuilder): Finding[] {
+export function checkOverlayMarkers(builder: TreeBuilder, advice: FixAdvice = SPEC_ADVICE): Finding[] {
   const out: Finding[] = [];
   for (const path of sortedPaths(builder)) {
     const e = builder.get(path);
@@ -48,7 +50,7 @@ export function checkOverlayMarkers(builder: TreeBuilder): Finding[] {
         severity: "error",
         path,
         message: `${path} is an overlayfs whiteout; merged, it would delete the host's ${whiteoutDev ? path : path.replace(/\.wh\.([^/]*)$/, "$1")}`,
-        hint: "remove it from the source (it is an artefact of a container layer), or add it to strip.paths",
+        hint: `remove it from the source (it is an artefact of a container layer), or ${advice.remove(path)}`,
       });
     }
   }
@@ -80,24 +82,48 @@ export function applyDrop(builder: TreeBuilder, ctx: CheckContext): Finding[] {
   return out;
 }
 
-/** Only /usr and /opt are merged (SYSTEMD_SYSEXT_HIERARCHIES default); the rest is silently ignored. */
-export function checkOutsideUsrOpt(builder: TreeBuilder): Finding[] {
-  const tops = new Map<string, number>();
-  for (const path of builder.paths()) {
-    if (isMergedHierarchy(path)) continue;
-    const top = path.split("/")[0]!;
-    tops.set(top, (tops.get(top) ?? 0) + 1);
-  }
-  return [...tops.keys()].sort(comparePaths).map((top) => ({
-    code: "outside-usr-opt",
-    severity: "error" as const,
-    path: top,
-    message: `${top}${(tops.get(top) ?? 0) > 1 ? `/ (${tops.get(top)} entries)` : ""} is outside usr/ and opt/; systemd-sysext silently ignores it`,
-    hint: `relocate it below usr/ (e.g. usr/share/...) and link it at runtime, or list "${top}/**" under drop`,
-  }));
+/** How many paths a finding names before it only counts the rest. */
+export const LISTED_PATHS = 20;
+
+/** "a, b, c" for the first LISTED_PATHS paths, then "and N more". */
+export function listPaths(paths: readonly string[]): string {
+  const shown = paths.slice(0, LISTED_PATHS).join(", ");
+  return paths.length > LISTED_PATHS ? `${shown} and ${paths.length - LISTED_PATHS} more` : shown;
 }
 
-export function checkOsRelease(builder: TreeBuilder): Finding[] {
+/**
+ * Only /usr and /opt are merged (SYSTEMD_SYSEXT_HIERARCHIES default); the rest is silently ignored.
+ * One finding per top-level directory, naming its entries (files, links and empty directories).
+ */
+export function checkOutsideUsrOpt(builder: TreeView, advice: FixAdvice = SPEC_ADVICE): Finding[] {
+  const all = [...builder.paths()].filter((p) => !isMergedHierarchy(p)).sort(comparePaths);
+  const parents = new Set(all.map(parentOf));
+  const tops = new Map<string, string[]>();
+  for (const path of all) {
+    const top = path.split("/")[0]!;
+    const list = tops.get(top) ?? [];
+    tops.set(top, list);
+    // Directories are named only when empty: their contents say more.
+    if (path !== top && (builder.get(path)?.type !== "dir" || !parents.has(path))) list.push(path);
+  }
+  return [...tops.keys()].sort(comparePaths).map((top) => {
+    const entries = tops.get(top)!;
+    const isDir = builder.get(top)?.type === "dir";
+    const what =
+      entries.length === 0
+        ? `${top}${isDir ? "/ (empty)" : ""}`
+        : `${top}/ (${entries.length} ${entries.length === 1 ? "entry" : "entries"}: ${listPaths(entries)})`;
+    return {
+      code: "outside-usr-opt",
+      severity: "error" as const,
+      path: top,
+      message: `${what} is outside usr/ and opt/; systemd-sysext silently ignores it`,
+      hint: `relocate it below usr/ (e.g. usr/share/...) and link it at runtime, or ${advice.drop(isDir ? `${top}/**` : top)}`,
+    };
+  });
+}
+
+export function checkOsRelease(builder: TreeView, advice: FixAdvice = SPEC_ADVICE): Finding[] {
   return ["etc/os-release", "usr/lib/os-release"]
     .filter((p) => builder.has(p))
     .map((p) => ({
@@ -105,7 +131,7 @@ export function checkOsRelease(builder: TreeBuilder): Finding[] {
       severity: "error" as const,
       path: p,
       message: `${p} in an extension: systemd-sysext refuses usr/lib/os-release (the whole merge fails) and ignores etc/`,
-      hint: `remove ${p} (add it to strip.paths); the extension's identity belongs in usr/lib/extension-release.d`,
+      hint: `remove ${p} (${advice.remove(p)}); the extension's identity belongs in usr/lib/extension-release.d`,
     }));
 }
 
@@ -114,7 +140,7 @@ export function checkOsRelease(builder: TreeBuilder): Finding[] {
  * (sysext-bakery #105, #131); the other way round, a usr/sbin symlink hides a host's real usr/sbin.
  * An error when the base's layout is known to clash, a warning when it is unknown.
  */
-export function checkUsrSbin(builder: TreeBuilder, ctx: CheckContext): Finding[] {
+export function checkUsrSbin(builder: TreeView, ctx: Pick<CheckContext, "base">): Finding[] {
   const e = builder.get("usr/sbin");
   if (e?.type !== "dir" && e?.type !== "symlink") return [];
   const dir = e.type === "dir";
@@ -145,6 +171,6 @@ export function isMergedHierarchy(path: string): boolean {
   return path === "usr" || path === "opt" || path.startsWith("usr/") || path.startsWith("opt/");
 }
 
-export function sortedPaths(builder: TreeBuilder): string[] {
+export function sortedPaths(builder: TreeView): string[] {
   return [...builder.paths()].sort(comparePaths);
 }

@@ -1,6 +1,7 @@
 // Loading extension.yaml: parse YAML, validate once with zod, report errors with file, line and field.
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import type { FixAdvice } from "../checks/advice.js";
 import { SysextError } from "../errors.js";
 import { parseYamlWithLines, yamlPosition } from "../util/yaml-position.js";
 import { validationError, type IssueHints, type Position } from "./issues.js";
@@ -13,6 +14,8 @@ export interface LoadedSpec {
   readonly file: string | undefined;
   /** Directory that relative paths in the spec are resolved against. */
   readonly dir: string;
+  /** How findings tell the user to leave a path out (default: the spec fields strip.paths and drop). */
+  readonly advice?: FixAdvice;
 }
 
 /** Read and validate an extension.yaml. */
@@ -38,10 +41,17 @@ export function parseSpec(text: string, file: string): LoadedSpec {
   return validateSpec(data, file, (path) => yamlPosition(doc, lineCounter, path));
 }
 
-/** Validate a spec object given in code (no YAML positions). */
-export function specFromObject(data: unknown, dir = process.cwd()): LoadedSpec {
+/**
+ * Validate a spec object given in code (no YAML positions). `options.advice` changes how hints say to
+ * leave a path out (the CLI's spec-less build names its --exclude flag).
+ */
+export function specFromObject(
+  data: unknown,
+  dir = process.cwd(),
+  options: { advice?: FixAdvice } = {},
+): LoadedSpec {
   const loaded = validateSpec(data, undefined, () => undefined);
-  return Object.freeze({ ...loaded, dir });
+  return Object.freeze({ ...loaded, dir, ...(options.advice ? { advice: options.advice } : {}) });
 }
 
 const SPEC_HINTS: IssueHints = {

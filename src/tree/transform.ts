@@ -5,10 +5,11 @@ import { SysextError } from "../errors.js";
 import type { ExtensionSpec } from "../spec/schema.js";
 import { formatEnvFile } from "../util/env-file.js";
 import { matchGlob } from "./glob.js";
-import { comparePaths, normalizeEntryPath, parentOf, resolveLinkTarget } from "./paths.js";
+import { comparePaths, normalizeEntryPath, parentOf } from "./paths.js";
 import type { SourceContext } from "./sources/context.js";
 import { foldLayout, stripTree } from "./transform-layout.js";
 import { moveSubtrees, pruneEmptyDirs, type Move } from "./transform-move.js";
+import { reconcileConffiles, reconcileEnablement } from "./transform-reconcile.js";
 import type { TreeBuilder } from "./tree.js";
 
 const UNIT_DIR = "usr/lib/systemd/system";
@@ -40,6 +41,7 @@ export function applyTransforms(
   findings.push(...foldLayout(builder, spec, ctx));
   findings.push(...addUpholds(builder, spec, ctx.name, setupUnit));
   reconcileEnablement(ctx.findings, builder, spec.services.upholds);
+  reconcileConffiles(ctx.findings, builder, spec.drop);
   if (spec.oem) addOemRelease(builder, spec, version);
   return findings;
 }
@@ -235,34 +237,6 @@ function addUpholds(
     });
   }
   return findings;
-}
-
-const ENABLE = /^(\S+ of \S+) would enable (.+)$/;
-
-/**
- * Maintainer-script "would enable" warnings (from deb sources, in `findings`) for units that
- * services.upholds starts (by their name or an alias symlink to them) are done declaratively: they
- * become info findings; a warning stays only for the units nothing starts.
- */
-function reconcileEnablement(findings: Finding[], builder: TreeBuilder, upholds: readonly string[]): void {
-  const started = new Set<string>();
-  for (const u of upholds) {
-    started.add(u);
-    const e = builder.get(`${UNIT_DIR}/${u}`);
-    const target = e?.type === "symlink" ? resolveLinkTarget(e.path, e.target) : undefined;
-    if (target !== undefined) started.add(posix.basename(target));
-  }
-  findings.forEach((f, i) => {
-    const m = f.code === "maintainer-script" && f.severity === "warning" ? ENABLE.exec(f.message) : null;
-    if (!m) return;
-    const units = m[2]!.split(", ");
-    const open = units.filter((u) => !started.has(u));
-    if (open.length === units.length) return;
-    findings[i] =
-      open.length === 0
-        ? { ...f, severity: "info", message: `${f.message} (started through services.upholds)` }
-        : { ...f, message: `${m[1]} would enable ${open.join(", ")} (the others are upheld)` };
-  });
 }
 
 /** The oem-release file content (ID, VERSION_ID when known, NAME, HOME_URL, BUG_REPORT_URL). */

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runChecks, type CheckContext, type Finding } from "../../src/checks/index.js";
+import { flagAdvice, runChecks, type CheckContext, type Finding } from "../../src/checks/index.js";
 import { releaseFileEntry } from "../../src/release/release-file.js";
 import { TreeBuilder } from "../../src/tree/tree.js";
 import type { TreeEntry } from "../../src/tree/types.js";
@@ -62,6 +62,34 @@ describe("runChecks", () => {
     expect(codes(f)).toEqual(["error:outside-usr-opt", "error:outside-usr-opt"]);
     expect(f.map((x) => x.path)).toEqual(["etc", "var"]);
     expect(f[0]?.hint).toMatch(/drop/);
+  });
+
+  // Defect: the error said "etc/ (6 entries)" without naming them.
+  it("outside-usr-opt names the entries: the first 20, then how many more", () => {
+    const b = good();
+    for (let i = 0; i < 23; i++) b.add(file(`etc/app/conf-${String(i).padStart(2, "0")}`));
+    b.add(dir("etc/empty.d"));
+    b.add(file("var/lib/x"));
+    const f = runChecks(b, ctx());
+    expect(f[0]?.message).toBe(
+      `etc/ (24 entries: ${Array.from({ length: 20 }, (_, i) => `etc/app/conf-${String(i).padStart(2, "0")}`).join(", ")} and 4 more) is outside usr/ and opt/; systemd-sysext silently ignores it`,
+    );
+    expect(f[1]?.message).toBe(
+      "var/ (1 entry: var/lib/x) is outside usr/ and opt/; systemd-sysext silently ignores it",
+    );
+    expect(f[0]?.hint).toMatch(/list "etc\/\*\*" under drop/);
+  });
+
+  it("hints name a command-line flag instead of spec fields when the build has no spec", () => {
+    const b = good();
+    b.add(file("etc/foo.conf"));
+    b.add(file("usr/lib/os-release"));
+    const f = runChecks(b, { ...ctx(), advice: flagAdvice("--exclude") });
+    expect(f.map((x) => x.hint)).toEqual([
+      "relocate it below usr/ (e.g. usr/share/...) and link it at runtime, or pass --exclude 'etc/**'",
+      "remove usr/lib/os-release (pass --exclude usr/lib/os-release); the extension's identity belongs in usr/lib/extension-release.d",
+    ]);
+    for (const x of f) expect(x.hint).not.toMatch(/strip\.paths|under drop/);
   });
 
   it("drop removes matching paths outside usr/opt with an info finding, never usr/", () => {

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildExtension, specFromObject } from "../../src/index.js";
 import { addDebSource } from "../../src/tree/sources/deb.js";
 import { TreeBuilder } from "../../src/tree/tree.js";
 import { buildWithAr, buildWithDpkg, type DebDef } from "../helpers/deb.js";
@@ -243,5 +244,63 @@ describe("deb source", () => {
       expect(e.message).toContain(file);
       expect(e.hint).toBeTruthy();
     }
+  });
+
+  // Defect: a conffile that a relocate rule had moved was still reported as needing a rule.
+  it("reports only the conffiles no relocate, strip or drop rule handled", async () => {
+    await needTools("mksquashfs");
+    const file = await buildWithDpkg(
+      {
+        package: "confy",
+        version: "1.0",
+        files: {
+          "usr/bin/confy": { content: "#!/bin/sh\n", mode: 0o755 },
+          "etc/confy/main.conf": "a=1\n",
+          "etc/confy.d/extra.conf": "b=2\n",
+          "etc/default/confy": "X=1\n",
+        },
+        conffiles: ["/etc/confy/main.conf", "/etc/confy.d/extra.conf", "/etc/default/confy"],
+      },
+      join(tmp, "conf-debs"),
+    );
+    const build = (extra: Record<string, unknown>) =>
+      buildExtension({
+        spec: specFromObject({
+          name: "confy",
+          sources: [{ type: "deb", dir: ".", packages: [file], skipDependencyCheck: true }],
+          ...extra,
+        }),
+        base: { values: { ID: "debian", VERSION_ID: "12" }, arch: "x86-64" },
+        outDir: join(tmp, `conf-out-${Math.random().toString(16).slice(2)}`),
+      });
+    const all = await build({
+      relocate: [{ from: "etc/confy", to: "usr/share/confy/etc", link: "setup-unit" }],
+      strip: { paths: ["etc/confy.d/**"] },
+      drop: ["etc/default/**"],
+    });
+    const handled = all.findings.filter((f) => f.code === "deb-conffiles");
+    expect(handled).toEqual([
+      {
+        code: "deb-conffiles",
+        severity: "info",
+        message:
+          "confy's configuration files are moved or left out by the spec's rules: /etc/confy/main.conf, /etc/confy.d/extra.conf, /etc/default/confy",
+      },
+    ]);
+    // One left in etc/: the build fails (outside usr/ and opt/), and the finding names only that one.
+    const e = await rejection(
+      build({
+        relocate: [{ from: "etc/confy", to: "usr/share/confy/etc", link: "setup-unit" }],
+        drop: ["etc/default/**"],
+      }),
+      "CHECK_FAILED",
+    );
+    const left = (e.details as Array<{ code: string; message: string; hint?: string }>).find(
+      (f) => f.code === "deb-conffiles",
+    );
+    expect(left?.message).toBe(
+      "confy has configuration files no relocate, strip or drop rule handles: /etc/confy.d/extra.conf (handled: /etc/confy/main.conf, /etc/default/confy)",
+    );
+    expect(left?.hint).toMatch(/relocate/);
   });
 });

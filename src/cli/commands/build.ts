@@ -22,6 +22,7 @@ interface BuildFlags {
   name?: string;
   dir: string[];
   tar: string[];
+  exclude: string[];
   var: string[];
   templates?: string;
 }
@@ -42,6 +43,12 @@ export function registerBuild(program: Command): void {
     .option("--name <name>", "extension name when building without a spec")
     .option("--dir <path>", "directory source (repeatable, without a spec)", collect, [])
     .option("--tar <file>", "tar archive source (repeatable, without a spec)", collect, [])
+    .option(
+      "--exclude <glob>",
+      "leave paths out of the image, e.g. 'etc/**' (repeatable, without a spec; a spec uses strip.paths)",
+      collect,
+      [],
+    )
     .option("--var <key=value>", "set a spec variable (repeatable)", collect, [])
     .option("--templates <dir>", "templates directory (default: the package's templates/)")
     .option("--strict", "treat warnings as errors")
@@ -107,9 +114,9 @@ async function specFor(specPath: string | undefined, flags: BuildFlags): Promise
   const { loadSpecFile, specFromObject } = await import("../../spec/load.js");
   const { resolveSpecRef } = await import("../../spec/catalog.js");
   if (specPath !== undefined) {
-    if (flags.name || flags.dir.length || flags.tar.length) {
-      throw new SysextError("USAGE", "--name/--dir/--tar are for building without a spec", {
-        hint: "either pass an extension.yaml, or --name with --dir/--tar sources",
+    if (flags.name || flags.dir.length || flags.tar.length || flags.exclude.length) {
+      throw new SysextError("USAGE", "--name/--dir/--tar/--exclude are for building without a spec", {
+        hint: "either pass an extension.yaml (its strip.paths and drop leave paths out), or --name with --dir/--tar sources",
       });
     }
     return loadSpecFile(await resolveSpecRef(specPath));
@@ -119,13 +126,19 @@ async function specFor(specPath: string | undefined, flags: BuildFlags): Promise
       hint: "pass an extension.yaml, or --name NAME with one or more --dir PATH / --tar FILE",
     });
   }
-  return specFromObject({
-    name: flags.name,
-    sources: [
-      ...flags.dir.map((d) => ({ type: "directory", path: resolve(d) })),
-      ...flags.tar.map((t) => ({ type: "tar", path: resolve(t) })),
-    ],
-  });
+  const { flagAdvice } = await import("../../checks/advice.js");
+  return specFromObject(
+    {
+      name: flags.name,
+      sources: [
+        ...flags.dir.map((d) => ({ type: "directory", path: resolve(d) })),
+        ...flags.tar.map((t) => ({ type: "tar", path: resolve(t) })),
+      ],
+      ...(flags.exclude.length ? { strip: { paths: flags.exclude } } : {}),
+    },
+    process.cwd(),
+    { advice: flagAdvice("--exclude") },
+  );
 }
 
 /** Errors and warnings one per line; info findings counted per code unless verbose. */

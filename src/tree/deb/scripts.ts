@@ -13,13 +13,19 @@ export function analyzeMaintainerScripts(control: DebControl): Finding[] {
   return findings;
 }
 
-/** An info finding (code "deb-conffiles") listing a package's conffiles, which live in /etc. */
+export const CONFFILES_HINT =
+  "an extension carries only /usr and /opt: relocate them (relocate: from etc/..., to usr/share/..., link: setup-unit) or list them under drop";
+
+/**
+ * An info finding (code "deb-conffiles") listing a package's conffiles, which live in /etc. After the
+ * transforms, reconcileConffiles (tree/transform.ts) names only those no relocate, strip or drop rule handled.
+ */
 export function conffilesFinding(control: DebControl): Finding | undefined {
   if (control.conffiles.length === 0) return undefined;
   return {
     code: "deb-conffiles",
     severity: "info",
     message: `${control.package} has configuration files: ${control.conffiles.join(", ")}`,
-    hint: "an extension carries only /usr and /opt: relocate them (relocate: from etc/..., to usr/share/..., link: setup-unit) or list them under drop",
+    hint: CONFFILES_HINT,
   };
 }

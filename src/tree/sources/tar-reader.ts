@@ -215,7 +215,9 @@ function hardlinkTarget(
 }
 
 /** SCHILY.xattr.NAME records (GNU tar, bsdtar, mksquashfs -tar) to an xattr map. */
-export function paxXattrs(pax: Record<string, string> | null | undefined): Record<string, string> | undefined {
+export function paxXattrs(
+  pax: Record<string, string> | null | undefined,
+): Record<string, string> | undefined {
   if (!pax) return undefined;
   let out: Record<string, string> | undefined;
   for (const [key, value] of Object.entries(pax)) {
