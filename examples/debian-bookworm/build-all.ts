@@ -17,8 +17,7 @@ import {
 } from "../../src/index.js";
 import { CATALOG_DIR, resolveExtensionFiles } from "../../src/manifest/release-spec.js";
 import { defaultCacheDir } from "../../src/util/cache.js";
-import { checkMerge, hostFromBase } from "../../src/release/host-check.js";
-import { inspectImage } from "../../src/image/inspect.js";
+import { checkImage } from "../../src/release/image-check.js";
 import { runMain } from "../../src/cli/run-main.js";
 import { debianArch } from "../../src/base/arch.js";
 import { table, humanSize } from "../../src/cli/output.js";
@@ -98,15 +97,7 @@ await runMain(async () => {
         lastPhase = p.phase;
       },
     });
-    const info = await inspectImage(r.image);
-    const verdict = checkMerge({
-      imageFileName: `${r.name}.raw`,
-      releaseFiles: info.releaseFiles,
-      release: info.release,
-      strictXattr: info.strictXattr,
-      host: hostFromBase(base),
-      systemdVersion: 252,
-    });
+    const verdict = await checkImage({ image: r.image, host: base, systemdVersion: 252 });
     if (!verdict.merges) {
       throw new SysextError("CHECK_FAILED", `${r.name} would not merge on its own base: ${verdict.reason}`, {
         location: { file: r.image },

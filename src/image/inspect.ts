@@ -1,5 +1,5 @@
 // Reads an image back: format by magic, file list, extension-release files, their content and strict xattr.
-import { lstat, mkdtemp, open, readFile, readdir, readlink, rm } from "node:fs/promises";
+import { lstat, mkdtemp, open, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { SysextError } from "../errors.js";
@@ -8,21 +8,13 @@ import { parseEnvFile } from "../util/env-file.js";
 import { runTool } from "../util/exec.js";
 import { digestFile } from "../util/fs.js";
 import { EROFS_MAGIC, ErofsReader } from "./erofs-reader.js";
+import { listDirectory, listSquashfs, splitDev, type ImageFile, type ImageFileType } from "./listing.js";
 import { readUserXattrs } from "./xattrs.js";
 
 export const RELEASE_DIR = "usr/lib/extension-release.d";
 export const STRICT_XATTR = "user.extension-release.strict";
 
-export type ImageFileType = "dir" | "file" | "symlink" | "char" | "block" | "fifo" | "socket";
-
-export interface ImageFile {
-  path: string;
-  type: ImageFileType;
-  /** Permission bits (mode & 0o7777). */
-  mode: number;
-  size?: number;
-  target?: string;
-}
+export { parsePermissions, splitDev, type ImageFile, type ImageFileType } from "./listing.js";
 
 export interface ImageInfo {
   format: "squashfs" | "erofs" | "directory";
@@ -170,57 +162,6 @@ async function readReleaseDir(root: string): Promise<ReleaseData> {
   return out;
 }
 
-const TYPE_CHARS: Readonly<Record<string, ImageFileType>> = {
-  d: "dir",
-  "-": "file",
-  l: "symlink",
-  c: "char",
-  b: "block",
-  p: "fifo",
-  s: "socket",
-};
-
-/** Parse `ls -l` style permissions ("rwsr-xr-x") into mode bits. */
-export function parsePermissions(p: string): number {
-  let mode = 0;
-  for (let i = 0; i < 9; i++) {
-    const ch = p[i] ?? "-";
-    if (ch !== "-" && ch !== "S" && ch !== "T") mode |= 1 << (8 - i);
-    if ("sStT".includes(ch)) mode |= i === 2 ? 0o4000 : i === 5 ? 0o2000 : 0o1000;
-  }
-  return mode;
-}
-
-const LLN =
-  /^([-dlcbps])(\S{9}) (\d+)\/(\d+) +(\d+|\d+, *\d+) (\d{4}-\d\d-\d\d \d\d:\d\d) squashfs-root(?:\/(.*))?$/;
-
-async function listSquashfs(path: string): Promise<ImageFile[]> {
-  const { stdout } = await runTool("unsquashfs", ["-lln", "-UTC", path], { env: { TZ: "UTC", LC_ALL: "C" } });
-  const files: ImageFile[] = [];
-  for (const line of stdout.split("\n")) {
-    const m = LLN.exec(line);
-    if (!m || m[7] === undefined) continue; // the root itself, or not a listing line
-    const type = TYPE_CHARS[m[1]!]!;
-    let p = m[7];
-    let target: string | undefined;
-    if (type === "symlink") {
-      const i = p.indexOf(" -> ");
-      if (i >= 0) {
-        target = p.slice(i + 4);
-        p = p.slice(0, i);
-      }
-    }
-    files.push({
-      path: p,
-      type,
-      mode: parsePermissions(m[2]!),
-      ...(type === "file" ? { size: Number(m[5]) } : {}),
-      ...(target !== undefined ? { target } : {}),
-    });
-  }
-  return files;
-}
-
 const S_IFMT: Readonly<Record<number, ImageFileType>> = {
   0o040000: "dir",
   0o100000: "file",
@@ -246,6 +187,7 @@ async function readErofs(
       const f: ImageFile = { path: p, type, mode: inode.mode & 0o7777 };
       if (type === "file") f.size = inode.size;
       if (type === "symlink") f.target = (await r.data(inode)).toString("utf8");
+      if (type === "char" || type === "block") Object.assign(f, splitDev(inode.rdev));
       files.push(f);
       if (
         type === "file" &&
@@ -270,34 +212,4 @@ async function readErofs(
   } finally {
     await r.close();
   }
-}
-
-async function listDirectory(root: string): Promise<ImageFile[]> {
-  const out: ImageFile[] = [];
-  const visit = async (rel: string): Promise<void> => {
-    for (const n of await readdir(join(root, rel))) {
-      const p = rel ? `${rel}/${n}` : n;
-      const st = await lstat(join(root, p));
-      const type: ImageFileType = st.isDirectory()
-        ? "dir"
-        : st.isSymbolicLink()
-          ? "symlink"
-          : st.isCharacterDevice()
-            ? "char"
-            : st.isBlockDevice()
-              ? "block"
-              : st.isFIFO()
-                ? "fifo"
-                : st.isSocket()
-                  ? "socket"
-                  : "file";
-      const f: ImageFile = { path: p, type, mode: st.mode & 0o7777 };
-      if (type === "file") f.size = st.size;
-      if (type === "symlink") f.target = await readlink(join(root, p));
-      out.push(f);
-      if (type === "dir") await visit(p);
-    }
-  };
-  await visit("");
-  return out;
 }

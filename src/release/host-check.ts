@@ -34,6 +34,8 @@ export interface MergeCheckInput {
   strictXattrs?: Readonly<Record<string, string | undefined>>;
   /** The image contains usr/lib/os-release (refused; aborts the whole merge, verified on v252). */
   containsOsRelease?: boolean;
+  /** A directory image: discovered under its own name, no ".raw" suffix (discover-image.c, v252+). */
+  directory?: boolean;
 }
 
 export interface MergeStep {
@@ -170,7 +172,11 @@ export function checkMerge(input: MergeCheckInput): MergeVerdict {
   };
 
   // Discovery (discover-image.c): regular files ending in .raw; v255+ strips an optional .sysext too.
-  const name = imageNameFromFile(input.imageFileName, v);
+  const name = input.directory
+    ? imageNameIsValid(input.imageFileName)
+      ? input.imageFileName
+      : undefined
+    : imageNameFromFile(input.imageFileName, v);
   if (name === undefined) {
     return fail(
       "discovery",

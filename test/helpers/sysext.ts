@@ -1,6 +1,6 @@
 // Test harness: merge images with the real systemd-sysext into a scratch root inside a private mount namespace.
 import { execa } from "execa";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -43,7 +43,11 @@ export async function mergeInScratchRoot(options: {
     }
     await rm(extDir, { recursive: true, force: true });
     await mkdir(extDir, { recursive: true });
-    for (const img of options.images) await copyFile(img.file, join(extDir, img.as));
+    for (const img of options.images) {
+      // Directory extensions are copied as trees (var/lib/extensions/NAME/), raw images as files.
+      if ((await stat(img.file)).isDirectory()) await execa("cp", ["-a", img.file, join(extDir, img.as)]);
+      else await copyFile(img.file, join(extDir, img.as));
+    }
     const script = [
       "set -u",
       "mount --make-rshared / && mount -t tmpfs tmpfs /run || exit 90",

@@ -1,8 +1,7 @@
 // `sysextkit check IMAGE --host ...`: would this host's systemd-sysext merge the image, and if not, why.
 import type { Command } from "commander";
-import { basename } from "node:path";
 import { SysextError } from "../../errors.js";
-import { printJson } from "../output.js";
+import { formatFinding, printJson } from "../output.js";
 
 interface CheckFlags {
   host?: string;
@@ -16,7 +15,9 @@ interface CheckFlags {
 export function registerCheck(program: Command): void {
   program
     .command("check")
-    .description("decide whether a host's systemd-sysext would merge an image (exit 0 yes, 1 no)")
+    .description(
+      "decide whether a host's systemd-sysext would merge an image, judging its release file and content (exit 0 yes, 1 no)",
+    )
     .argument("<image>", "the image to check")
     .option("--host <path>", "the host's os-release file or root directory")
     .option("--arch <arch>", "the host's architecture (default: this machine's)")
@@ -31,30 +32,24 @@ export function registerCheck(program: Command): void {
         });
       }
       const { readBase } = await import("../../base/base.js");
-      const { inspectImage } = await import("../../image/inspect.js");
-      const { checkMerge, hostFromBase } = await import("../../release/host-check.js");
+      const { checkImage } = await import("../../release/image-check.js");
       const { localSystemdVersion } = await import("../../release/systemd-version.js");
       const systemdVersion =
         flags.systemd !== undefined ? parseSystemd(flags.systemd) : ((await localSystemdVersion()) ?? 252);
-      const host = hostFromBase(
-        await readBase({ path: flags.host, ...(flags.arch ? { arch: flags.arch } : {}) }),
-      );
-      const info = await inspectImage(image);
-      const verdict = checkMerge({
-        imageFileName: flags.as ?? basename(image),
-        releaseFiles: info.releaseFiles,
-        release: info.release,
-        strictXattr: info.strictXattr,
+      const host = await readBase({ path: flags.host, ...(flags.arch ? { arch: flags.arch } : {}) });
+      const verdict = await checkImage({
+        image,
         host,
         systemdVersion,
+        ...(flags.as ? { as: flags.as } : {}),
         ...(flags.initrd ? { initrd: true } : {}),
       });
-      if (flags.json) printJson({ image, systemdVersion, host, ...verdict });
+      if (flags.json) printJson(verdict);
       else {
         process.stdout.write(
           `${verdict.merges ? "merges" : "does not merge"}: ${verdict.reason} (systemd ${systemdVersion})\n` +
-            verdict.steps.map((s) => `  ${s.ok ? "ok  " : "FAIL"} ${s.rule}: ${s.detail}`).join("\n") +
-            "\n",
+            verdict.steps.map((s) => `  ${s.ok ? "ok  " : "FAIL"} ${s.rule}: ${s.detail}\n`).join("") +
+            verdict.findings.map((f) => `  ${formatFinding(f)}\n`).join(""),
         );
       }
       process.exitCode = verdict.merges ? 0 : 1;
