@@ -14,7 +14,11 @@ const ENABLE = /^(\S+ of \S+) would enable (.+)$/;
  * services.upholds starts (by their name or an alias symlink to them) are done declaratively: they
  * become info findings; a warning stays only for the units nothing starts.
  */
-export function reconcileEnablement(findings: Finding[], builder: TreeBuilder, upholds: readonly string[]): void {
+export function reconcileEnablement(
+  findings: Finding[],
+  builder: TreeBuilder,
+  upholds: readonly string[],
+): void {
   const started = new Set<string>();
   for (const u of upholds) {
     started.add(u);
@@ -67,4 +71,3 @@ export function reconcileConffiles(findings: Finding[], builder: TreeBuilder, dr
           };
   });
 }
-

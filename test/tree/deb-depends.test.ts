@@ -64,7 +64,7 @@ describe("deb dependency check against the base's dpkg status", () => {
       package: "helper",
       version: "2.1",
       arch: "all",
-      fields: { Provides: "libc6-compat" },
+      fields: { Provides: "libc6-compat", "Multi-Arch": "allowed" },
       files: { "usr/bin/helper": "h" },
     });
     await mk({

@@ -57,11 +57,21 @@ export function formatGroup(g: DepGroup): string {
   return g.map(formatAlternative).join(" | ");
 }
 
+/** Debian's Multi-Arch field (absent = "no"). */
+export type MultiArch = "no" | "same" | "foreign" | "allowed";
+
+export function parseMultiArch(v: string | undefined): MultiArch {
+  const m = (v ?? "").trim().toLowerCase();
+  return m === "same" || m === "foreign" || m === "allowed" ? m : "no";
+}
+
 /** A package that can satisfy dependencies: installed in the base, or part of the extension. */
 export interface AvailablePackage {
   readonly name: string;
   readonly version: string;
   readonly architecture: string;
+  /** Multi-Arch of the package (default "no"). */
+  readonly multiArch?: MultiArch;
   /** Raw Provides field ("" when none). */
   readonly provides: string;
   /** Where it comes from, e.g. "base" or "deb source #1". */
@@ -72,6 +82,25 @@ interface Candidate {
   /** undefined for an unversioned Provides: it satisfies only unversioned dependencies. */
   readonly version: string | undefined;
   readonly architecture: string;
+  readonly multiArch: MultiArch;
+}
+
+/**
+ * dpkg's deparchsatisfied (lib/dpkg/depcon.c): whether a package of `arch` with `multiArch` satisfies a
+ * dependency with `qualifier` of a package built for `target` (the extension's Debian architecture;
+ * "all" counts as it). Multi-Arch: foreign satisfies any dependency; `:any` needs Multi-Arch: allowed;
+ * otherwise the architectures must be equal (no qualifier: the depending package's, i.e. the target).
+ */
+export function archSatisfies(
+  c: { architecture: string; multiArch: MultiArch },
+  qualifier: string | undefined,
+  target: string,
+): boolean {
+  if (c.multiArch === "foreign") return true;
+  if (qualifier === "any") return c.multiArch === "allowed";
+  const want = qualifier === undefined || qualifier === "native" ? target : qualifier;
+  const have = c.architecture === "all" ? target : c.architecture;
+  return have === want;
 }
 
 /** Packages indexed by every name they answer to (their own and what they provide). */
@@ -83,26 +112,28 @@ export class PackageIndex {
   }
 
   add(p: AvailablePackage): void {
-    this.#push(p.name, { version: p.version, architecture: p.architecture });
+    const multiArch = p.multiArch ?? "no";
+    this.#push(p.name, { version: p.version, architecture: p.architecture, multiArch });
     if (p.provides.trim() === "") return;
+    // A provided (virtual) name has the provider's architecture and Multi-Arch.
     for (const g of parseRelations(p.provides, `Provides of ${p.name}`)) {
       for (const a of g)
         this.#push(a.name, {
           version: a.relation === "=" ? a.version : undefined,
           architecture: p.architecture,
+          multiArch,
         });
     }
   }
 
-  /** Whether some package satisfies one alternative. `nativeArch` is the target's Debian architecture. */
+  /**
+   * Whether some package satisfies one alternative, for a depending package built for `nativeArch` (the
+   * target's Debian architecture): libc6:amd64 does not satisfy an arm64 package's "libc6".
+   */
   satisfies(alt: DepAlternative, nativeArch: string): boolean {
     const cands = this.#byName.get(alt.name) ?? [];
     return cands.some((c) => {
-      const q = alt.archQualifier;
-      if (q !== undefined && q !== "any") {
-        const want = q === "native" ? nativeArch : q;
-        if (c.architecture !== want && c.architecture !== "all") return false;
-      }
+      if (!archSatisfies(c, alt.archQualifier, nativeArch)) return false;
       if (alt.relation === undefined) return true;
       return c.version !== undefined && satisfiesVersion(c.version, alt.relation, alt.version ?? "");
     });
@@ -129,6 +160,7 @@ export function installedPackages(paragraphs: readonly Paragraph[], from = "base
       name,
       version,
       architecture: p.get("architecture") ?? "all",
+      multiArch: parseMultiArch(p.get("multi-arch")),
       provides: p.get("provides") ?? "",
       from,
     });
@@ -155,6 +187,19 @@ export async function readBaseStatus(root: string): Promise<AvailablePackage[] |
     );
   }
   return installedPackages(parseDeb822(text, file));
+}
+
+/**
+ * The Debian architecture of the system a dpkg status database belongs to: that of its installed dpkg
+ * package (always native), else the most common architecture other than "all"; undefined when unknown.
+ */
+export function statusArchitecture(packages: readonly AvailablePackage[]): string | undefined {
+  const dpkg = packages.find((p) => p.name === "dpkg" && p.architecture !== "all");
+  if (dpkg) return dpkg.architecture;
+  const count = new Map<string, number>();
+  for (const p of packages)
+    if (p.architecture !== "all") count.set(p.architecture, (count.get(p.architecture) ?? 0) + 1);
+  return [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 /** An unmet dependency of an included package. */

@@ -8,13 +8,8 @@ import { SysextError } from "../../errors.js";
 import type { SourceSpec } from "../../spec/schema.js";
 import { readArMemberBytes, readArMembers, type ArMember } from "../deb/ar.js";
 import { interpretControl, readControlTar, type DebControl } from "../deb/control.js";
-import {
-  dependencyError,
-  findMissingDependencies,
-  PackageIndex,
-  readBaseStatus,
-  type AvailablePackage,
-} from "../deb/depends.js";
+import { checkDependencies, type BuildState } from "../deb/check-depends.js";
+import { parseMultiArch, type AvailablePackage } from "../deb/depends.js";
 import { analyzeMaintainerScripts, conffilesFinding } from "../deb/scripts.js";
 import { compareDebVersions, stripEpoch } from "../deb/version.js";
 import { comparePaths } from "../paths.js";
@@ -32,13 +27,6 @@ export interface DebPackage {
   readonly data: ArMember;
 }
 
-/** Per build (keyed by the build's findings array): base database and packages of earlier deb sources. */
-interface BuildState {
-  base?: Promise<AvailablePackage[] | undefined>;
-  readonly extension: AvailablePackage[];
-  notified: boolean;
-  sources: number;
-}
 const builds = new WeakMap<Finding[], BuildState>();
 
 function buildState(ctx: SourceContext): BuildState {
@@ -75,6 +63,7 @@ export async function addDebSource(
     name: p.control.package,
     version: p.control.version,
     architecture: p.control.architecture,
+    multiArch: parseMultiArch(p.control.fields.get("multi-arch")),
     provides: p.control.fields.get("provides") ?? "",
     from: `deb source #${sourceNo}`,
   }));
@@ -195,50 +184,6 @@ function checkArchitecture(p: DebPackage, ctx: SourceContext, nativeArch: string
       hint: `use the ${nativeArch} build (apt-get download ${p.control.package}:${nativeArch}) or build for the package's architecture with --arch`,
     },
   );
-}
-
-async function checkDependencies(
-  pkgs: readonly DebPackage[],
-  mine: readonly AvailablePackage[],
-  state: BuildState,
-  ctx: SourceContext,
-  nativeArch: string,
-): Promise<void> {
-  const root = ctx.base.root;
-  if (root === undefined) {
-    if (!state.notified) {
-      ctx.findings.push({
-        code: "deb-dependencies",
-        severity: "info",
-        message:
-          "package dependencies were not checked: the base was given without a root directory, so its package database is unknown",
-        hint: "pass the base root directory (with var/lib/dpkg/status) as --base to check Depends, or set skipDependencyCheck on the deb source",
-      });
-      state.notified = true;
-    }
-    return;
-  }
-  state.base ??= readBaseStatus(root);
-  const base = await state.base;
-  if (base === undefined) {
-    if (!state.notified) {
-      ctx.findings.push({
-        code: "deb-dependencies",
-        severity: "warning",
-        message: `package dependencies were not checked: the base root ${root} has no var/lib/dpkg/status`,
-        hint: "for a base without dpkg, make sure the base provides the libraries the packages need, and set skipDependencyCheck: true on the deb source",
-      });
-      state.notified = true;
-    }
-    return;
-  }
-  const index = new PackageIndex([...base, ...state.extension, ...mine]);
-  const missing = findMissingDependencies(
-    pkgs.map((p) => p.control.fields),
-    index,
-    nativeArch,
-  );
-  if (missing.length > 0) throw dependencyError(missing, join(root, "var/lib/dpkg/status"));
 }
 
 /** Resolve one `packages` entry to a .deb file: a path, or `<name>_*_<arch|all>.deb` in the source dir. */
