@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 // Entry point of the sysextkit command: the compiled CLI (dist/) when installed; in a git checkout the
 // TypeScript sources through tsx (a devDependency), falling back to dist/ when tsx is not installed.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+
+// `sysextkit --version` answers before any module loads (start-up time, see bench/startup.ts).
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  process.stdout.write(`${pkg.version}\n`);
+  process.exit(0);
+}
 
 const source = new URL("../src/cli/main.ts", import.meta.url);
 const compiled = new URL("../dist/cli/main.js", import.meta.url);
