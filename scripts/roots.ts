@@ -11,6 +11,8 @@ import { defaultCacheDir } from "../src/util/cache.js";
 export const ROOTS = {
   /** Debian 12 minbase + systemd: the example's base release and the catalog test's merge root. */
   "bookworm-systemd": { suite: "bookworm", include: BASE_INCLUDE },
+  /** Debian 12 minbase: stands in for the node:20-bookworm-slim image the container example builds on (#12). */
+  "bookworm-slim": { suite: "bookworm" },
   /** Debian 13: systemd 257 (sysext, dissect, repart --make-ddi, sysupdate, systemd-pull). */
   "trixie-tools": {
     suite: "trixie",

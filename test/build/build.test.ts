@@ -27,7 +27,7 @@ async function baseFile(dir: string, fields: Record<string, string>): Promise<st
 describe.each(["squashfs", "erofs"] as const)("build %s from examples/hello", (format) => {
   let dir: string;
   let result: BuildResult;
-  
+
   beforeAll(async () => {
     needRoot();
     await needTools("mksquashfs", "unsquashfs", "mkfs.erofs", "systemd-sysext", "systemd-dissect", "unshare");

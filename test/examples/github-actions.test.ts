@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultCacheDir } from "../../src/util/cache.js";
 import { REPO } from "../helpers/cli.js";
 import { startLocalRegistry, type LocalRegistry } from "../helpers/npm-registry.js";
+import { packedTarball } from "../helpers/pack.js";
 import { needRoot, needTools } from "../helpers/tools.js";
 import { readWorkflow, runnerShims, runStep, type WorkflowStep } from "../helpers/workflow.js";
 
@@ -21,10 +22,7 @@ beforeAll(async () => {
   needRoot();
   await needTools("mksquashfs", "unsquashfs", "bzip2", "zstd", "openssl", "apt-get", "sha256sum");
   work = await mkdtemp(join(tmpdir(), "sysextkit-gha-"));
-  const { stdout } = await execa("npm", ["pack", "--pack-destination", work, "--json"], { cwd: REPO });
-  registry = await startLocalRegistry(
-    join(work, (JSON.parse(stdout) as Array<{ filename: string }>)[0]!.filename),
-  );
+  registry = await startLocalRegistry(await packedTarball());
 }, 600_000);
 afterAll(async () => {
   await registry?.close();

@@ -31,13 +31,15 @@ export async function setupPackages(): Promise<string[]> {
 describe("zero skipped tests", () => {
   it("no test file skips a test, or returns early when a tool or root is missing", async () => {
     const offenders: string[] = [];
-    const skip = /\b(describe|it|test)\.(skip|skipIf|runIf|todo)\b|\bctx\.skip\(|\bcontext\.skip\(|\.skip\(\)/;
+    const skip =
+      /\b(describe|it|test)\.(skip|skipIf|runIf|todo)\b|\bctx\.skip\(|\bcontext\.skip\(|\.skip\(\)/;
     const silent = /if \(!(ok|tools|ready|t\.tools)\) return|haveTools|precondition\(/;
     for (const file of await testSources()) {
       if (file.endsWith("zero-skips.test.ts")) continue;
       const lines = (await readFile(file, "utf8")).split("\n");
       lines.forEach((l, i) => {
-        if (skip.test(l) || silent.test(l)) offenders.push(`${file.slice(REPO.length)}:${i + 1}: ${l.trim()}`);
+        if (skip.test(l) || silent.test(l))
+          offenders.push(`${file.slice(REPO.length)}:${i + 1}: ${l.trim()}`);
       });
     }
     expect(offenders).toEqual([]);
