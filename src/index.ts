@@ -44,11 +44,7 @@ export {
   type MergeCheckInput,
   type MergeVerdict,
 } from "./release/host-check.js";
-export {
-  checkImage,
-  type ImageCheckOptions,
-  type ImageCheckResult,
-} from "./release/image-check.js";
+export { checkImage, type ImageCheckOptions, type ImageCheckResult } from "./release/image-check.js";
 export { releaseFields } from "./release/release-file.js";
 export { scaffoldExtension } from "./spec/scaffold.js";
 export {

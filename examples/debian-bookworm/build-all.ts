@@ -27,7 +27,8 @@ import { debPackagesOf, downloadDebs, ensureBase } from "./debs.js";
 import { BASE_INCLUDE } from "./packages.js";
 
 function options(): { out: string; format: "squashfs" | "erofs"; base: string | undefined } {
-  const usage = "options: --out DIR (default out), --format squashfs|erofs, --base ROOT (default: a cached debootstrap root)";
+  const usage =
+    "options: --out DIR (default out), --format squashfs|erofs, --base ROOT (default: a cached debootstrap root)";
   let values;
   try {
     ({ values } = parseArgs({
@@ -71,7 +72,8 @@ await runMain(async () => {
   const t0 = Date.now();
   log(`sysextkit example: every OEM extension for Debian 12 (cache: ${cache})`);
   const specs: LoadedSpec[] = [];
-  for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR)) specs.push(await loadSpecFile(file));
+  for (const file of await resolveExtensionFiles(undefined, CATALOG_DIR))
+    specs.push(await loadSpecFile(file));
   const root =
     values.base ?? (await ensureBase(join(cache, "bases", "bookworm-systemd"), { include: BASE_INCLUDE }));
   const base = await readBase({ path: root });
