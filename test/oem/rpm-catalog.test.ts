@@ -14,20 +14,20 @@ import { withLock } from "../../src/util/lock.js";
 import { debPackagesOf, downloadDebs } from "../../examples/debian-bookworm/debs.js";
 import { ensureRoot } from "../../scripts/roots.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { needRoot, needTools } from "../helpers/tools.js";
 
 const EXTENSIONS = ["oem-vmware", "oem-gce"];
-const ready =
-  (await haveTools(
-    "alien",
-    "rpm",
-    "rpmbuild",
-    "debootstrap",
-    "mksquashfs",
-    "systemd-sysext",
-    "unshare",
-    "chroot",
-  )) && isRoot();
+needRoot();
+await needTools(
+  "alien",
+  "rpm",
+  "rpmbuild",
+  "debootstrap",
+  "mksquashfs",
+  "systemd-sysext",
+  "unshare",
+  "chroot",
+);
 
 let tmp: string;
 let baseRoot: string;
@@ -54,7 +54,7 @@ async function alienRpm(deb: string, cache: string): Promise<string> {
   }
 }
 
-describe.skipIf(!ready)("catalog extensions from RPM packages (alien-converted Debian agents)", () => {
+describe("catalog extensions from RPM packages (alien-converted Debian agents)", () => {
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), "sysextkit-rpm-catalog-"));
     const cache = defaultCacheDir();

@@ -11,11 +11,12 @@ import { readRpmPackage } from "../../src/tree/rpm/package.js";
 import { TreeBuilder } from "../../src/tree/tree.js";
 import { rejection } from "../helpers/errors.js";
 import { buildRpm, type RpmDef } from "../helpers/rpm.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { needRoot, needTools } from "../helpers/tools.js";
 import { addRaw, debContext, entryText } from "./source-context.js";
 
 let tmp: string;
-const tools = await haveTools("rpmbuild", "rpm", "rpm2cpio", "cpio", "unsquashfs", "mksquashfs", "getcap");
+needRoot();
+await needTools("rpmbuild", "rpm", "rpm2cpio", "cpio", "unsquashfs", "mksquashfs", "getcap");
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "sysextkit-rpm-"));
@@ -64,7 +65,7 @@ async function query(file: string, fmt: string): Promise<string> {
   return String((await execa("rpm", ["-qp", "--qf", fmt, file])).stdout);
 }
 
-describe.skipIf(!tools)("rpm source", () => {
+describe("rpm source", () => {
   it.each(PAYLOADS)(
     "reads a %s payload exactly as rpm2cpio | cpio -idm extracts it",
     async (kind, payload) => {
@@ -127,28 +128,25 @@ describe.skipIf(!tools)("rpm source", () => {
     expect(ctx.findings.find((f) => f.code === "rpm-dependencies")?.message).toContain("not checked");
   });
 
-  it.skipIf(!isRoot())(
-    "carries capabilities and modes into a squashfs image (read back with unsquashfs and getcap)",
-    async () => {
-      const file = await buildRpm({ ...AGENT, payload: "w19.zstdio" }, join(tmp, "rpms-image"));
-      const base = await readBase({ values: { ID: "fedora", VERSION_ID: "40" }, arch: "x86-64" });
-      const spec = specFromObject({
-        name: "demo",
-        sources: [{ type: "rpm", packages: [file] }],
-        drop: ["etc/demo", "var/lib/demo"],
-      });
-      const r = await buildExtension({ spec, base, outDir: join(tmp, "out") });
-      expect(r.release.SYSEXT_VERSION_ID).toBe("1.2.3-4.fc40");
-      const ex = join(tmp, "unsquashed");
-      await execa("unsquashfs", ["-no-progress", "-d", ex, r.image]);
-      expect(String((await execa("getcap", [join(ex, "usr/bin/demo-ping")])).stdout)).toMatch(
-        /cap_net_admin,cap_net_raw=ep/,
-      );
-      expect((await stat(join(ex, "usr/bin/demo-agent"))).mode & 0o7777).toBe(0o755);
-      expect(await readFile(join(ex, "usr/libexec/demo/agent"), "utf8")).toContain("demo agent running");
-      expect(await readlink(join(ex, "usr/bin/demo"))).toBe("demo-agent");
-    },
-  );
+  it("carries capabilities and modes into a squashfs image (read back with unsquashfs and getcap)", async () => {
+    const file = await buildRpm({ ...AGENT, payload: "w19.zstdio" }, join(tmp, "rpms-image"));
+    const base = await readBase({ values: { ID: "fedora", VERSION_ID: "40" }, arch: "x86-64" });
+    const spec = specFromObject({
+      name: "demo",
+      sources: [{ type: "rpm", packages: [file] }],
+      drop: ["etc/demo", "var/lib/demo"],
+    });
+    const r = await buildExtension({ spec, base, outDir: join(tmp, "out") });
+    expect(r.release.SYSEXT_VERSION_ID).toBe("1.2.3-4.fc40");
+    const ex = join(tmp, "unsquashed");
+    await execa("unsquashfs", ["-no-progress", "-d", ex, r.image]);
+    expect(String((await execa("getcap", [join(ex, "usr/bin/demo-ping")])).stdout)).toMatch(
+      /cap_net_admin,cap_net_raw=ep/,
+    );
+    expect((await stat(join(ex, "usr/bin/demo-agent"))).mode & 0o7777).toBe(0o755);
+    expect(await readFile(join(ex, "usr/libexec/demo/agent"), "utf8")).toContain("demo agent running");
+    expect(await readlink(join(ex, "usr/bin/demo"))).toBe("demo-agent");
+  });
 
   it("resolves names in a directory by their headers (newest version, fitting architecture)", async () => {
     const dir = join(tmp, "repo");
