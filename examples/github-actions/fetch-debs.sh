@@ -17,15 +17,18 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-# The package names: the "- name" items right under "packages:" in each extension.yaml.
+# The package names: the "- name" items of the block list right under "packages:" in each deb source.
 packages=$(for spec in "$catalog"/*/extension.yaml; do
-  awk '/^ *packages:/ { on = 1; next }
+  awk '/^ *- type: / { deb = ($3 == "deb") }
+    /^ *packages: *$/ { on = deb; ind = 0; next }
     on && match($0, /^ *- /) { if (!ind) ind = RLENGTH; if (RLENGTH == ind) { print $2; next } }
-    on { on = 0; ind = 0 }' "$spec"
+    on { on = 0 }' "$spec"
 done | sort -u)
 missing=""
 for p in $packages; do
-  ls "$out/${p}_"*"_${arch}.deb" "$out/${p}_"*_all.deb >/dev/null 2>&1 || missing="$missing $p"
+  have=""
+  for f in "$out/${p}_"*"_${arch}.deb" "$out/${p}_"*_all.deb; do [ -e "$f" ] && have=1; done
+  [ -n "$have" ] || missing="$missing $p"
 done
 if [ -z "$missing" ]; then
   echo "fetch-debs: all $(echo $packages | wc -w) packages for $arch are in $out"
