@@ -29,7 +29,7 @@ packages=(
   coreutils           # sha256sum, mknod, chroot
   # signatures
   openssl             # independent signature checks in tests
-  gpg gpg-agent       # #9: test OpenPGP keys and gpg --verify of SHA256SUMS.gpg (signing itself uses the openpgp npm package)
+  gpg gpg-agent gpgconf # #9: test OpenPGP keys and gpg --verify of SHA256SUMS.gpg (signing itself uses the openpgp npm package)
   attr                # setfattr/getfattr: xattr tests
   # RPM input and SELinux labels (#10): rpmbuild and rpm (test packages, rpm databases, rpm.vercmp),
   # rpm2cpio + cpio (the reference extraction and the bench), alien (Debian agents as RPMs), getcap

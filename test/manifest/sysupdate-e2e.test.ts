@@ -20,23 +20,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sysupdateFiles } from "../../src/manifest/sysupdate.js";
 import { cli } from "../helpers/cli.js";
 import { systemdVersionOf, toolsRoot, type ToolsRoot } from "../helpers/chroot.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { needRoot, needTools } from "../helpers/tools.js";
 import { ARCH, makeUpdateFixture, NAME, type UpdateFixture } from "./sysupdate-fixture.js";
 
-const ready = isRoot() && (await haveTools("unshare", "chroot", "debootstrap", "gpg", "mksquashfs"));
+needRoot();
+await needTools("unshare", "chroot", "debootstrap", "gpg", "mksquashfs");
 const SU = "/usr/lib/systemd/systemd-sysupdate";
 const img = (os: string, v: string) => `${NAME}-${os}-${v}-${ARCH}.raw`;
 const link = (os: string) => `${NAME}_${os}_${ARCH}.raw`;
 
 let fx: UpdateFixture;
 beforeAll(async () => {
-  if (ready) fx = await makeUpdateFixture();
+  fx = await makeUpdateFixture();
 }, 600_000);
 afterAll(async () => {
   if (fx) await fx.dispose();
 });
 
-describe.skipIf(!ready).each(["trixie-tools", "sid-tools"] as const)("systemd-sysupdate of %s", (name) => {
+describe.each(["trixie-tools", "sid-tools"] as const)("systemd-sysupdate of %s", (name) => {
   let root: ToolsRoot;
   let systemd = 0;
   const host = (...p: string[]) => join(root.upper, ...p);
