@@ -16,20 +16,21 @@ const compiled = new URL("../dist/cli/main.js", import.meta.url);
 
 async function load() {
   if (existsSync(source)) {
+    let register;
     try {
-      const { register } = await import("tsx/esm/api");
-      register();
-      return await import(source.href);
+      ({ register } = await import("tsx/esm/api"));
     } catch (e) {
-      if (e?.code !== "ERR_MODULE_NOT_FOUND" || !existsSync(compiled)) {
-        if (e?.code === "ERR_MODULE_NOT_FOUND") {
-          process.stderr.write(
-            "sysextkit: error: this checkout has neither tsx (run: npm ci) nor a compiled dist/ (run: npm run build)\n",
-          );
-          process.exit(1);
-        }
-        throw e;
-      }
+      if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
+    }
+    if (register) {
+      register();
+      return import(source.href);
+    }
+    if (!existsSync(compiled)) {
+      process.stderr.write(
+        "sysextkit: error: this checkout has neither tsx (run: npm ci) nor a compiled dist/ (run: npm run build)\n",
+      );
+      process.exit(1);
     }
   }
   return import(compiled.href);
