@@ -61,11 +61,20 @@ describe("sysextkit release with a release.yaml", () => {
     };
     expect(result.schemaVersion).toBe(1);
     expect(result.releases.map((x) => x.arch)).toEqual(["x86-64", "arm64"]);
-    // Defect: --json named images inside the deleted temporary build directory.
-    expect(result.builds.map((b) => b.image)).toEqual([
-      join(out, "x86-64", "greet-3815.2.0-x86-64.raw"),
-      join(out, "arm64", "greet-3815.2.0-arm64.raw"),
+    // Defect: --json named images inside the deleted temporary build directory. The published name is the
+    // one manifest.json gives (image.file), which is on disk in that architecture's directory.
+    const published: string[] = [];
+    for (const arch of ["x86-64", "arm64"]) {
+      const m = releaseManifestSchema.parse(
+        JSON.parse(await readFile(join(out, arch, "manifest.json"), "utf8")),
+      );
+      published.push(join(out, arch, m.extensions[0]!.image.file));
+    }
+    expect(published).toEqual([
+      join(out, "x86-64", "greet-3815.2.0-2.0-x86-64.raw"),
+      join(out, "arm64", "greet-3815.2.0-2.0-arm64.raw"),
     ]);
+    expect(result.builds.map((b) => b.image)).toEqual(published);
     for (const b of result.builds) expect((await digestFile(b.image)).sha256).toBe(b.sha256);
     for (const rel of result.releases) expect(rel.outDir).toBe(join(out, rel.arch));
     expect((await readdir(out)).sort()).toEqual(["arm64", "x86-64"]);

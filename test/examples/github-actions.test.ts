@@ -105,7 +105,7 @@ describe("examples/github-actions/sysext-release.yml", () => {
     for (const arch of ["x86-64", "arm64"]) {
       const dir = join(upload, arch);
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as {
-        extensions: Array<{ name: string; release: Record<string, string> }>;
+        extensions: Array<{ name: string; release: Record<string, string>; image: { file: string } }>;
       };
       expect(manifest.extensions.map((e) => e.name)).toEqual(CATALOG);
       for (const e of manifest.extensions)
@@ -113,7 +113,7 @@ describe("examples/github-actions/sysext-release.yml", () => {
       const sums = await execa("sha256sum", ["-c", "SHA256SUMS"], { cwd: dir, reject: false });
       expect(sums.exitCode, sums.stdout).toBe(0);
       // Independent reading: the agent binary of the arm64 VMware image is an arm64 ELF file.
-      const image = (await readdir(dir)).find((f) => f.startsWith("oem-vmware-") && f.endsWith(".raw"))!;
+      const image = manifest.extensions.find((e) => e.name === "oem-vmware")!.image.file;
       const elf = await execa("unsquashfs", ["-cat", join(dir, image), "usr/bin/vmtoolsd"], {
         encoding: "buffer",
       });
