@@ -10,6 +10,8 @@ import { blockingFindings, type Finding } from "./checks/finding.js";
 import { runChecks } from "./checks/index.js";
 import { SysextError } from "./errors.js";
 import { effectiveCompression, writeImage } from "./image/index.js";
+import type { SignerInput } from "./image/ddi/signature.js";
+import type { VerityInfo } from "./image/ddi/produce.js";
 import { releaseFields, releaseFileEntry, EXTENSION_RELEASE_DIR } from "./release/release-file.js";
 import { resolveSpecRef } from "./spec/catalog.js";
 import { loadSpecFile, type LoadedSpec } from "./spec/load.js";
@@ -59,6 +61,14 @@ export interface BuildOptions {
   readonly version?: string;
   /** File name of the image inside outDir (default <name>.raw). */
   readonly imageFileName?: string;
+  /** ddi: the file system in the root partition (default: the spec's image.filesystem, else erofs). */
+  readonly filesystem?: "erofs" | "squashfs";
+  /** squashfs/erofs: "sidecar" also writes <name>.verity and <name>.roothash (default: the spec's image.verity). */
+  readonly verity?: "none" | "sidecar";
+  /** Sign the root hash (ddi, or sidecar verity) with this key and certificate (file, env:NAME, - or PEM). */
+  readonly signing?: SignerInput;
+  /** Leave the signature for later: writes <name>.roothash to sign offline, then `sysextkit sign`. */
+  readonly signLater?: boolean;
   readonly onProgress?: (p: BuildProgress) => void;
 }
 
@@ -80,6 +90,8 @@ export interface BuildResult {
   readonly findings: readonly Finding[];
   readonly entries: number;
   readonly contentBytes: number;
+  /** Root hash, signature state and companion files of a DDI or sidecar-verity image; else undefined. */
+  readonly verity: VerityInfo | undefined;
 }
 
 function isBaseRelease(b: BaseRelease | BaseInput): b is BaseRelease {
@@ -108,7 +120,27 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   const base = isBaseRelease(options.base) ? options.base : await readBase(options.base);
   checkBaseSupported(loaded, base, findings);
   const format = options.format ?? spec.image.format;
-  const compression = effectiveCompression(format, options.compression ?? spec.image.compression);
+  const filesystem = options.filesystem ?? (format === "ddi" ? spec.image.filesystem : undefined);
+  const compression = effectiveCompression(format, options.compression ?? spec.image.compression, filesystem);
+  const verityReq = await verityModule()
+    .then((m) =>
+      m.resolveVerityRequest({
+        format,
+        filesystem,
+        verity:
+          options.verity ??
+          (options.format === undefined || options.format === spec.image.format
+            ? spec.image.verity
+            : undefined),
+        sign: options.signing,
+        signLater: options.signLater,
+      }),
+    )
+    .catch((e: unknown) => {
+      throw inSpec(e, specFile);
+    });
+  // Signing material is read and checked before any work: a bad key leaves nothing behind.
+  const signer = verityReq ? await (await verityModule()).prepareSigner(verityReq) : undefined;
   const templatesDir = options.templatesDir ?? DEFAULT_TEMPLATES_DIR;
   const builtins = builtinVars({ spec, base, arch: base.arch, specDir, templatesDir });
   const vars = resolveVars(spec, builtins, options.vars, specFile);
@@ -191,24 +223,39 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
     const fileName = options.imageFileName ?? (format === "directory" ? spec.name : `${spec.name}.raw`);
     const image = resolve(options.outDir, fileName);
     progress({ phase: "write", message: `writing ${format} image`, bytesDone: 0, bytesTotal: total });
-    await withAtomicOutput(
-      image,
-      (tmp) =>
-        writeImage({
-          tree,
-          out: tmp,
-          format,
-          compression,
-          compressionLevel: spec.image.compressionLevel,
-          blockSize: spec.image.blockSize,
-          epoch,
-          workDir,
-          onProgress: (bytesDone, bytesTotal) =>
-            progress({ phase: "write", message: `writing ${format} image`, bytesDone, bytesTotal }),
-        }),
-      { replaceDirectory: format === "directory" },
-    );
+    const imageOptions = {
+      tree,
+      format,
+      compression,
+      compressionLevel: spec.image.compressionLevel,
+      blockSize: spec.image.blockSize,
+      epoch,
+      workDir,
+      onProgress: (bytesDone: number, bytesTotal: number) =>
+        progress({ phase: "write", message: `writing ${format} image`, bytesDone, bytesTotal }),
+    };
+    let verity: VerityInfo | undefined;
+    if (verityReq) {
+      verity = await (
+        await verityModule()
+      ).writeVerityImage(image, { ...imageOptions, arch: base.arch }, verityReq, signer);
+    } else {
+      await withAtomicOutput(image, (tmp) => writeImage({ ...imageOptions, out: tmp }), {
+        replaceDirectory: format === "directory",
+      });
+      if (format !== "directory") await (await verityModule()).removeStaleSidecars(image, []);
+    }
 
+    if (verity && !verity.signed) {
+      findings.push({
+        code: "verity-unsigned",
+        severity: "info",
+        message: verity.signLater
+          ? `unsigned ${verity.kind === "ddi" ? "DDI" : "verity image"}: sign ${verity.files.roothash} offline, then run sysextkit sign`
+          : `unsigned ${verity.kind === "ddi" ? "DDI" : "verity image"}: dm-verity protects its content, but nothing proves who made it; a base with the policy root=signed+absent refuses it`,
+        hint: "sign with --key KEY --certificate CERT (or --sign-later and sysextkit sign)",
+      });
+    }
     progress({ phase: "hash", message: "hashing" });
     const digest = format === "directory" ? undefined : await digestFile(image);
     progress({ phase: "done", message: `built ${image}` });
@@ -228,10 +275,16 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
       findings: Object.freeze([...findings]),
       entries: tree.entries.length,
       contentBytes: total,
+      verity,
     });
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** The verity writer, loaded only by builds that need it. */
+function verityModule() {
+  return import("./image/ddi/produce.js");
 }
 
 /**

@@ -17,6 +17,8 @@ export async function writeImage(o: ImageWriteOptions): Promise<void> {
       return writeErofs(o);
     case "directory":
       return writeDirectory(o);
+    case "ddi":
+      throw new Error("DDIs are written by writeVerityImage (image/ddi/produce.ts), not writeImage");
   }
 }
 
@@ -24,9 +26,11 @@ export async function writeImage(o: ImageWriteOptions): Promise<void> {
 export function effectiveCompression(
   format: ImageFormat,
   asked: Compression | undefined,
+  filesystem?: "erofs" | "squashfs",
 ): Compression | undefined {
   if (asked !== undefined || format === "directory") return asked;
-  return format === "squashfs" ? SQUASHFS_DEFAULT_COMPRESSION : EROFS_DEFAULT_COMPRESSION;
+  const fs = format === "ddi" ? (filesystem ?? "erofs") : format;
+  return fs === "squashfs" ? SQUASHFS_DEFAULT_COMPRESSION : EROFS_DEFAULT_COMPRESSION;
 }
 
 export { treeToTar } from "./tar-writer.js";

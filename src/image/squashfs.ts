@@ -77,9 +77,12 @@ function levelError(comp: Compression, message: string): SysextError {
   });
 }
 
-/** Write `tree` as a squashfs image at exactly `out` (size padded to a multiple of 4096). */
-export async function writeSquashfs(o: BackendOptions): Promise<void> {
-  const flags = mksquashfsFlags(o);
+/**
+ * Write `tree` as a squashfs image at exactly `out` (size padded to a multiple of 4096). With `offset`,
+ * the file system starts that many bytes into `out` (the DDI backend places it in its root partition).
+ */
+export async function writeSquashfs(o: BackendOptions & { readonly offset?: number }): Promise<void> {
+  const flags = [...mksquashfsFlags(o), ...(o.offset ? ["-offset", String(o.offset)] : [])];
   const bin = await requireTool("mksquashfs");
   const total = treeContentSize(o.tree);
   const tar = treeToTar(o.tree, {

@@ -247,7 +247,12 @@ export const extensionSpecSchema = z.strictObject({
   mergeSbin: z.union([z.literal("auto"), z.boolean()]).default("auto"),
   image: z
     .strictObject({
-      format: z.enum(["squashfs", "erofs", "directory"]).default("squashfs"),
+      /** ddi: a GPT disk image with root, root-verity and root-verity-sig partitions (dm-verity, signable). */
+      format: z.enum(["squashfs", "erofs", "directory", "ddi"]).default("squashfs"),
+      /** ddi only: the file system in the root partition (default erofs, as systemd-repart --make-ddi=sysext). */
+      filesystem: z.enum(["erofs", "squashfs"]).optional(),
+      /** squashfs/erofs only: "sidecar" writes <name>.verity and <name>.roothash (+ .roothash.p7s when signed). */
+      verity: z.enum(["none", "sidecar"]).optional(),
       compression: z.enum(["zstd", "gzip", "xz", "lz4", "lz4hc", "none"]).optional(),
       compressionLevel: z.int().min(1).max(22).optional(),
       /** squashfs block size in bytes (power of two, 4 KiB .. 1 MiB). */

@@ -1,5 +1,5 @@
 // `sysextkit build`: build one extension image from a spec (or from --dir/--tar sources) for a base release.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { resolve } from "node:path";
 import type { BuildResult } from "../../build.js";
 import { SysextError } from "../../errors.js";
@@ -25,6 +25,12 @@ interface BuildFlags {
   exclude: string[];
   var: string[];
   templates?: string;
+  filesystem?: "erofs" | "squashfs";
+  verity?: "none" | "sidecar";
+  key?: string;
+  certificate?: string;
+  keyPassphrase?: string;
+  signLater?: boolean;
 }
 
 export function registerBuild(program: Command): void {
@@ -37,7 +43,23 @@ export function registerBuild(program: Command): void {
     )
     .option("--base <path>", "base os-release file or root directory of the base image")
     .option("--arch <arch>", "target architecture (x86-64, arm64, ...; aliases like amd64 accepted)")
-    .option("--format <format>", "squashfs | erofs | directory (default from the spec, else squashfs)")
+    .option("--format <format>", "squashfs | erofs | ddi | directory (default from the spec, else squashfs)")
+    .addOption(
+      new Option("--filesystem <fs>", "ddi: the file system in the root partition (default erofs)").choices([
+        "erofs",
+        "squashfs",
+      ]),
+    )
+    .addOption(
+      new Option(
+        "--verity <mode>",
+        "squashfs/erofs: sidecar writes NAME.verity + NAME.roothash (+ .roothash.p7s)",
+      ).choices(["none", "sidecar"]),
+    )
+    .option("--key <pem>", "sign the root hash: private key file, env:NAME or - (never printed)")
+    .option("--certificate <pem>", "X.509 certificate of --key: file, env:NAME or -")
+    .option("--key-passphrase <ref>", "passphrase of an encrypted --key: file, env:NAME or -")
+    .option("--sign-later", "write NAME.roothash to sign offline; then sysextkit sign")
     .option("--compression <c>", "zstd | gzip | xz | lz4 | lz4hc | none")
     .option("--out <dir>", "output directory", "out")
     .option("--name <name>", "extension name when building without a spec")
@@ -79,6 +101,10 @@ export function registerBuild(program: Command): void {
           ...(flags.strict ? { strict: true } : {}),
           ...(flags.sysextVersion ? { version: flags.sysextVersion } : {}),
           ...(flags.templates ? { templatesDir: resolve(flags.templates) } : {}),
+          ...(flags.filesystem ? { filesystem: flags.filesystem } : {}),
+          ...(flags.verity ? { verity: flags.verity } : {}),
+          ...(flags.signLater ? { signLater: true } : {}),
+          ...signingFlags(flags),
           onProgress: (p) =>
             bar.update(
               p.bytesTotal
@@ -97,12 +123,62 @@ export function registerBuild(program: Command): void {
     });
 }
 
+/** --key/--certificate/--key-passphrase as the library's signing input (both or neither). */
+function signingFlags(flags: BuildFlags): {
+  signing?: { key: string; certificate: string; passphrase?: string };
+} {
+  if (!flags.key && !flags.certificate) {
+    if (flags.keyPassphrase)
+      throw new SysextError("USAGE", "--key-passphrase without --key", {
+        hint: "pass --key and --certificate",
+      });
+    return {};
+  }
+  if (!flags.key || !flags.certificate) {
+    throw new SysextError(
+      "USAGE",
+      `--${flags.key ? "certificate" : "key"} is missing: signing needs both --key and --certificate`,
+      {
+        hint: "pass the private key with --key and its X.509 certificate with --certificate",
+      },
+    );
+  }
+  return {
+    signing: {
+      key: flags.key,
+      certificate: flags.certificate,
+      ...(flags.keyPassphrase ? { passphrase: flags.keyPassphrase } : {}),
+    },
+  };
+}
+
+/** Lines describing a DDI's or sidecar image's verity: root hash, signer, companion files. */
+export function verityLines(r: BuildResult): string[] {
+  const v = r.verity;
+  if (!v) return [];
+  const what =
+    v.kind === "ddi" ? `DDI (${v.filesystem} + dm-verity sha256)` : `${v.filesystem} + verity sidecar files`;
+  const lines = [`  verity:  ${what}`, `  root hash: ${v.rootHash}`];
+  if (v.signed) lines.push(`  signed by: ${v.signer} (certificate sha256 ${v.certificateFingerprint})`);
+  else if (v.signLater)
+    lines.push(
+      `  UNSIGNED (signature to come): sign ${v.files.roothash}, then: sysextkit sign ${r.image} --signature FILE.p7s --certificate CERT`,
+    );
+  else
+    lines.push(
+      "  UNSIGNED: no --key given; a base requiring signed extensions (root=signed+absent) refuses it",
+    );
+  for (const [k, f] of Object.entries(v.files)) lines.push(`  ${k}: ${f}`);
+  return lines;
+}
+
 export function printBuild(r: BuildResult, verbose = false): void {
   const lines = [
     `built ${r.name} (${r.format}${r.compression ? `, ${r.compression}` : ""}) for ${r.base.id} ${r.base.versionId ?? "(no VERSION_ID)"} ${r.arch}`,
     `  image:   ${r.image}`,
     `  size:    ${humanSize(r.size)} (${r.size} bytes), ${r.entries} entries`,
     ...(r.sha256 ? [`  sha256:  ${r.sha256}`] : []),
+    ...verityLines(r),
     `  release: ${r.releaseFile}`,
     ...Object.entries(r.release).map(([k, v]) => `    ${k}=${v}`),
   ];
