@@ -11,6 +11,8 @@ import { registerPayload } from "./commands/payload.js";
 import { registerRelease } from "./commands/release.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerSign } from "./commands/sign.js";
+import { registerTrust } from "./commands/trust.js";
 import { printJson, reportError, wantsStack } from "./output.js";
 
 function version(): string {
@@ -37,6 +39,8 @@ export function createProgram(): Command {
     registerRelease,
     registerFeed,
     registerVerify,
+    registerSign,
+    registerTrust,
     registerSchema,
   ]) {
     register(program);

@@ -7,6 +7,7 @@ import { comparePaths } from "../tree/paths.js";
 import { parseEnvFile } from "../util/env-file.js";
 import { runTool } from "../util/exec.js";
 import { digestFile } from "../util/fs.js";
+import type { VeritySummary } from "./ddi/describe.js";
 import { EROFS_MAGIC, ErofsReader } from "./erofs-reader.js";
 import { listDirectory, listSquashfs, splitDev, type ImageFile, type ImageFileType } from "./listing.js";
 import { readUserXattrs } from "./xattrs.js";
@@ -17,7 +18,11 @@ export const STRICT_XATTR = "user.extension-release.strict";
 export { parsePermissions, splitDev, type ImageFile, type ImageFileType } from "./listing.js";
 
 export interface ImageInfo {
-  format: "squashfs" | "erofs" | "directory";
+  format: "squashfs" | "erofs" | "directory" | "ddi";
+  /** For a DDI: the file system in its root partition. */
+  filesystem?: "squashfs" | "erofs";
+  /** A DDI's partitions, root hash and signer, or a plain image's verity sidecar files. */
+  verity?: VeritySummary;
   path: string;
   size: number;
   /** SHA-256 of the image file (hex); undefined for directories. */
@@ -61,6 +66,7 @@ export async function detectFormat(path: string): Promise<"squashfs" | "erofs" |
 }
 
 export async function inspectImage(path: string): Promise<ImageInfo> {
+  if (await isGptFile(path)) return inspectDdi(path);
   const format = await detectFormat(path);
   const name = basename(path).replace(/\.raw$/, "");
   const scratch = await mkdtemp(join(tmpdir(), "sysextkit-inspect-"));
@@ -110,6 +116,54 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
       strictXattr: chosen === undefined ? undefined : release.strict[chosen],
       strictXattrs: release.strict,
       files: files.sort((a, b) => comparePaths(a.path, b.path)),
+      ...(format === "directory" ? {} : await sidecarSummary(path)),
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function isGptFile(path: string): Promise<boolean> {
+  const st = await lstat(path).catch(() => undefined);
+  if (!st?.isFile()) return false;
+  const { isGptImage } = await import("./ddi/read.js");
+  return isGptImage(path);
+}
+
+async function sidecarSummary(path: string): Promise<{ verity?: VeritySummary }> {
+  const { describeSidecars } = await import("./ddi/describe.js");
+  const v = await describeSidecars(path);
+  return v ? { verity: v } : {};
+}
+
+/** A DDI: its partitions and signer, and everything else read from the file system in its root partition. */
+async function inspectDdi(path: string): Promise<ImageInfo> {
+  const { describeDdi } = await import("./ddi/describe.js");
+  const scratch = await mkdtemp(join(tmpdir(), "sysextkit-inspect-ddi-"));
+  try {
+    // The root partition is inspected under the DDI's own name, so the release file is matched as for the DDI.
+    const fsFile = join(scratch, basename(path));
+    const verity = await describeDdi(path, fsFile);
+    if (!verity.partitions?.some((p) => p.role === "root")) {
+      throw new SysextError(
+        "IMAGE_INVALID",
+        `${path} is a GPT disk image without a root partition: ${verity.problems.join("; ")}`,
+        {
+          location: { file: path },
+          hint: "a sysext DDI carries a root-<arch> partition (see systemd-dissect)",
+        },
+      );
+    }
+    const inner = await inspectImage(fsFile);
+    const digest = await digestFile(path);
+    return {
+      ...inner,
+      format: "ddi",
+      filesystem: inner.format === "squashfs" ? "squashfs" : "erofs",
+      path,
+      size: digest.size,
+      sha256: digest.sha256,
+      verity,
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

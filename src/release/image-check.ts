@@ -7,6 +7,7 @@ import type { Finding } from "../checks/finding.js";
 import { checkOsRelease, checkOutsideUsrOpt, checkUsrSbin, sortedPaths } from "../checks/layout.js";
 import { viewOfListing, type TreeView } from "../checks/view.js";
 import { inspectImage, type ImageInfo } from "../image/inspect.js";
+import type { SecretRef } from "../util/secret.js";
 import { checkMerge, hostFromBase, type HostIdentity, type MergeVerdict } from "./host-check.js";
 
 export interface ImageCheckOptions {
@@ -19,6 +20,12 @@ export interface ImageCheckOptions {
   /** The file name the image is installed under (default: its own name). */
   readonly as?: string;
   readonly initrd?: boolean;
+  /** The host's root directory: the certificates in its verity.d are trusted for DDI signatures. */
+  readonly hostRoot?: string;
+  /** More certificates the host trusts for verity signatures (file, env:NAME, - or PEM). */
+  readonly certificates?: readonly SecretRef[];
+  /** The --image-policy the host's systemd-sysext runs with (default: its built-in policy). */
+  readonly policy?: string;
 }
 
 export interface ImageCheckResult extends MergeVerdict {
@@ -28,6 +35,8 @@ export interface ImageCheckResult extends MergeVerdict {
   readonly host: HostIdentity;
   /** What the merge would do wrong or ignore (os-release, outside usr/opt, usr/sbin, whiteouts, devices). */
   readonly findings: readonly Finding[];
+  /** How the image's root partition would be used under the policy (DDIs and verity images). */
+  readonly usedAs?: "signed" | "verity" | "unprotected" | "refused";
 }
 
 /** Judge a finished image the way the host's systemd-sysext would: release file first, then content. */
@@ -48,12 +57,28 @@ export async function checkImage(o: ImageCheckOptions): Promise<ImageCheckResult
     containsOsRelease: view.has("usr/lib/os-release"),
     directory: info.format === "directory",
   });
+  // Protection (DDI architecture, signature trust, image policy) as the host's systemd would judge it.
+  const { checkProtection } = await import("../image/ddi/protection.js");
+  const protection = await checkProtection({
+    image: o.image,
+    info,
+    hostArch: o.host.arch,
+    systemdVersion,
+    ...(o.hostRoot ? { hostRoot: o.hostRoot } : {}),
+    certificates: o.certificates ?? [],
+    ...(o.policy !== undefined ? { policy: o.policy } : {}),
+  });
+  const failed = protection.steps.find((s) => !s.ok);
   return {
     image: o.image,
     format: info.format,
     systemdVersion,
     host,
     ...verdict,
+    merges: verdict.merges && protection.ok,
+    reason: verdict.merges && failed ? `${failed.rule}: ${failed.detail}` : verdict.reason,
+    steps: [...verdict.steps, ...protection.steps],
+    ...(protection.verdict ? { usedAs: protection.verdict.usedAs } : {}),
     findings: imageFindings(view, o.host),
   };
 }

@@ -1,7 +1,9 @@
 // `sysextkit check IMAGE --host ...`: would this host's systemd-sysext merge the image, and if not, why.
 import type { Command } from "commander";
+import { stat } from "node:fs/promises";
 import { SysextError } from "../../errors.js";
 import { formatFinding, printJson } from "../output.js";
+import { collect } from "./shared.js";
 
 interface CheckFlags {
   host?: string;
@@ -10,6 +12,8 @@ interface CheckFlags {
   as?: string;
   initrd?: boolean;
   json?: boolean;
+  imagePolicy?: string;
+  certificate: string[];
 }
 
 export function registerCheck(program: Command): void {
@@ -24,6 +28,16 @@ export function registerCheck(program: Command): void {
     .option("--systemd <version>", "the host's systemd version (default: this machine's, else 252)")
     .option("--as <filename>", "the file name it is installed under (default: the image's own name)")
     .option("--initrd", "decide as systemd-sysext does inside an initrd")
+    .option(
+      "--image-policy <policy>",
+      "the --image-policy the host's systemd-sysext runs with (v254+), e.g. root=signed+absent:usr=signed+absent",
+    )
+    .option(
+      "--certificate <pem>",
+      "a certificate the host trusts for verity signatures, besides the host root's verity.d (repeatable)",
+      collect,
+      [],
+    )
     .option("--json", "print the verdict as JSON")
     .action(async (image: string, flags: CheckFlags) => {
       if (!flags.host) {
@@ -43,6 +57,10 @@ export function registerCheck(program: Command): void {
         systemdVersion,
         ...(flags.as ? { as: flags.as } : {}),
         ...(flags.initrd ? { initrd: true } : {}),
+        // DDIs and verity images: signature trust (the host root's verity.d, --certificate) and image policy.
+        ...((await stat(flags.host)).isDirectory() ? { hostRoot: flags.host } : {}),
+        certificates: flags.certificate,
+        ...(flags.imagePolicy !== undefined ? { policy: flags.imagePolicy } : {}),
       });
       if (flags.json) printJson(verdict);
       else {

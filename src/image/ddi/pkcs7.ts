@@ -122,10 +122,19 @@ export type Pkcs7Verdict =
   | { readonly ok: true; readonly certificate: X509Certificate }
   | { readonly ok: false; readonly reason: string };
 
+/** The trusted certificate `leaf` is, or one that issued it (one level of chain, as with a CA in verity.d). */
+function trustedFor(leaf: X509Certificate, trusted: readonly X509Certificate[]): X509Certificate | undefined {
+  return (
+    trusted.find((t) => t.raw.equals(leaf.raw)) ??
+    trusted.find((t) => leaf.checkIssued(t) && leaf.verify(t.publicKey))
+  );
+}
+
 /**
- * Check a detached PKCS#7 signature of `content` against `trusted` certificates (as the kernel and
- * systemd do: the signer must be one of them, identified by issuer and serial number). Signed attributes
- * are honoured (their messageDigest must match). Certificate validity dates are not checked here.
+ * Check a detached PKCS#7 signature of `content` against `trusted` certificates, as the kernel and
+ * systemd (OpenSSL's PKCS7_verify) do: the signer's certificate is the one the structure carries for the
+ * signer's issuer and serial number, and it must be a trusted certificate or issued by one. Signed
+ * attributes are honoured (their messageDigest must match). Validity dates are not checked here.
  */
 export function verifyDetached(
   der: Buffer,
@@ -146,14 +155,23 @@ export function verifyDetached(
   if (p.signers.length === 0) return { ok: false, reason: "the PKCS#7 structure holds no signature" };
   let reason = "";
   for (const s of p.signers) {
-    const cert = trusted.find((c) => {
+    const matches = (c: X509Certificate) => {
       const ids = issuerAndSerial(c.raw);
       return ids.issuer.equals(s.issuer) && ids.serial.equals(s.serial);
-    });
-    if (!cert) {
-      reason = "signed by a certificate that is not the trusted one (issuer/serial differ)";
-      continue;
+    };
+    const carried = p.certificates.find(matches);
+    let cert: X509Certificate | undefined;
+    if (carried) {
+      cert = trustedFor(carried, trusted) ? carried : undefined;
+      if (!cert)
+        reason = `signed by ${carried.subject.replace(/\n/g, ", ")}, which is not a trusted certificate`;
+    } else if (p.certificates.length > 0) {
+      reason = "the signature carries no certificate for its signer (damaged, or signed by another key)";
+    } else {
+      cert = trusted.find(matches);
+      if (!cert) reason = "signed by a certificate that is not the trusted one (issuer/serial differ)";
     }
+    if (!cert) continue;
     if (s.digest.startsWith("unsupported")) {
       reason = s.digest;
       continue;

@@ -29,8 +29,21 @@ function scrub(e: unknown): Error {
   return out;
 }
 
-/** Read and check an X.509 certificate (PEM or DER); refuses anything else, and expired or not yet valid ones. */
-export async function loadCertificate(ref: SecretRef, now: Date = new Date()): Promise<X509Certificate> {
+/** Read an X.509 certificate (PEM or DER) without judging its dates (verification reports them). */
+export async function readCertificate(ref: SecretRef): Promise<X509Certificate> {
+  return (await readCertificateWithLabel(ref)).cert;
+}
+
+/** Whether `cert` is valid at `now`; a sentence when it is not. */
+export function certificateDateProblem(cert: X509Certificate, now: Date = new Date()): string | undefined {
+  const to = new Date(cert.validTo);
+  const from = new Date(cert.validFrom);
+  if (to.getTime() < now.getTime()) return `expired on ${to.toISOString()}`;
+  if (from.getTime() > now.getTime()) return `not valid before ${from.toISOString()}`;
+  return undefined;
+}
+
+async function readCertificateWithLabel(ref: SecretRef): Promise<{ cert: X509Certificate; label: string }> {
   const s = await readSecret(ref, { what: "certificate" });
   let cert: X509Certificate;
   try {
@@ -42,18 +55,19 @@ export async function loadCertificate(ref: SecretRef, now: Date = new Date()): P
       e,
     );
   }
-  const from = new Date(cert.validFrom);
-  const to = new Date(cert.validTo);
-  if (to.getTime() < now.getTime()) {
+  return { cert, label: s.label };
+}
+
+/** Read and check an X.509 certificate (PEM or DER); refuses anything else, and expired or not yet valid ones. */
+export async function loadCertificate(ref: SecretRef, now: Date = new Date()): Promise<X509Certificate> {
+  const { cert, label } = await readCertificateWithLabel(ref);
+  const problem = certificateDateProblem(cert, now);
+  if (problem) {
     throw keyError(
-      `the certificate from ${s.label} (${cert.subject.replace(/\n/g, ", ")}) expired on ${to.toISOString()}`,
-      "issue a new certificate for the signing key (openssl req -x509 -new -key key.pem -days 3650 ...) and install it on the base images",
-    );
-  }
-  if (from.getTime() > now.getTime()) {
-    throw keyError(
-      `the certificate from ${s.label} is not valid before ${from.toISOString()}`,
-      "check the clock of this machine, or the notBefore date of the certificate",
+      `the certificate from ${label} (${cert.subject.replace(/\n/g, ", ")}) is not valid now: ${problem}`,
+      problem.startsWith("expired")
+        ? "issue a new certificate for the signing key (openssl req -x509 -new -key key.pem -days 3650 ...) and install it on the base images"
+        : "check the clock of this machine, or the notBefore date of the certificate",
     );
   }
   return cert;
