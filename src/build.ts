@@ -10,7 +10,7 @@ import { blockingFindings, type Finding } from "./checks/finding.js";
 import { runChecks } from "./checks/index.js";
 import { SysextError } from "./errors.js";
 import { effectiveCompression, writeImage } from "./image/index.js";
-import type { SignerInput } from "./image/ddi/signature.js";
+import type { DdiSigner, SignerInput } from "./image/ddi/signature.js";
 import type { VerityInfo } from "./image/ddi/produce.js";
 import { releaseFields, releaseFileEntry, EXTENSION_RELEASE_DIR } from "./release/release-file.js";
 import { resolveSpecRef } from "./spec/catalog.js";
@@ -66,7 +66,7 @@ export interface BuildOptions {
   /** squashfs/erofs: "sidecar" also writes <name>.verity and <name>.roothash (default: the spec's image.verity). */
   readonly verity?: "none" | "sidecar";
   /** Sign the root hash (ddi, or sidecar verity) with this key and certificate (file, env:NAME, - or PEM). */
-  readonly signing?: SignerInput;
+  readonly signing?: SignerInput | DdiSigner;
   /** Leave the signature for later: writes <name>.roothash to sign offline, then `sysextkit sign`. */
   readonly signLater?: boolean;
   readonly onProgress?: (p: BuildProgress) => void;

@@ -102,3 +102,15 @@ export {
   type ReleaseSpec,
 } from "./manifest/release-spec.js";
 export { defaultCacheDir } from "./util/cache.js";
+export { signImage, type SignImageOptions, type SignImageResult } from "./image/ddi/sign.js";
+export { verifyImage, type ImageVerifyOptions, type ImageVerifyReport } from "./image/ddi/verify.js";
+export type { VerityInfo, VerityRequest } from "./image/ddi/produce.js";
+export type { SignerInput } from "./image/ddi/signature.js";
+export { writeTrust, STRICT_SYSEXT_POLICY, type TrustOptions, type TrustResult } from "./release/trust.js";
+export {
+  parseImagePolicy,
+  evaluatePolicy,
+  SYSEXT_DEFAULT_POLICY,
+  type ImagePolicy,
+  type PolicyVerdict,
+} from "./release/image-policy.js";

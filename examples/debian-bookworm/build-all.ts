@@ -2,6 +2,7 @@
 //
 //   npm run example                       # as root: debootstrap base + apt-get download, then build
 //   SYSEXTKIT_CACHE=/tmp/c npm run example -- --out out --format erofs
+//   npm run example -- --format ddi --key key.pem --certificate cert.pem    # signed DDIs
 //
 // Steps: a cached debootstrap root (minbase + systemd) is the base release; the .deb files each OEM
 // needs are fetched with `apt-get download` into the cache; every extensions/*/extension.yaml is built
@@ -26,9 +27,16 @@ import type { Finding } from "../../src/checks/finding.js";
 import { debPackagesOf, downloadDebs, ensureBase } from "./debs.js";
 import { BASE_INCLUDE } from "./packages.js";
 
-function options(): { out: string; format: "squashfs" | "erofs"; base: string | undefined } {
+interface Options {
+  out: string;
+  format: "squashfs" | "erofs" | "ddi";
+  base: string | undefined;
+  signing: { key: string; certificate: string } | undefined;
+}
+
+function options(): Options {
   const usage =
-    "options: --out DIR (default out), --format squashfs|erofs, --base ROOT (default: a cached debootstrap root)";
+    "options: --out DIR (default out), --format squashfs|erofs|ddi, --key KEY --certificate CERT (sign DDIs), --base ROOT (default: a cached debootstrap root)";
   let values;
   try {
     ({ values } = parseArgs({
@@ -36,18 +44,28 @@ function options(): { out: string; format: "squashfs" | "erofs"; base: string | 
         out: { type: "string", default: "out" },
         format: { type: "string", default: "squashfs" },
         base: { type: "string" },
+        key: { type: "string" },
+        certificate: { type: "string" },
         verbose: { type: "boolean" },
       },
     }));
   } catch (e) {
     throw new SysextError("USAGE", (e as Error).message, { hint: usage });
   }
-  if (values.format !== "squashfs" && values.format !== "erofs") {
-    throw new SysextError("USAGE", `--format ${JSON.stringify(values.format)} is not squashfs or erofs`, {
+  if (values.format !== "squashfs" && values.format !== "erofs" && values.format !== "ddi") {
+    throw new SysextError("USAGE", `--format ${JSON.stringify(values.format)} is not squashfs, erofs or ddi`, {
       hint: usage,
     });
   }
-  return { out: values.out!, format: values.format, base: values.base };
+  if (!values.key !== !values.certificate) {
+    throw new SysextError("USAGE", "signing DDIs needs both --key and --certificate", { hint: usage });
+  }
+  return {
+    out: values.out!,
+    format: values.format,
+    base: values.base,
+    signing: values.key && values.certificate ? { key: values.key, certificate: values.certificate } : undefined,
+  };
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -91,6 +109,7 @@ await runMain(async () => {
       base,
       outDir: resolve(values.out),
       format: values.format,
+      ...(values.signing ? { signing: values.signing } : {}),
       vars: { debDir },
       onProgress: (p) => {
         // One line per source and per phase (write reports bytes many times).

@@ -8,6 +8,8 @@ import { buildExtension, type BuildProgress, type BuildResult } from "../build.j
 import { SysextError } from "../errors.js";
 import type { CompressionKind } from "../payload/compressed.js";
 import { loadSpecFile } from "../spec/load.js";
+import type { ImageFormat } from "../spec/schema.js";
+import type { SignerInput } from "../image/ddi/signature.js";
 import { loadSigningKeys } from "../payload/sign.js";
 import { exists, writeFileAtomic } from "../util/fs.js";
 import type { SecretRef } from "../util/secret.js";
@@ -37,6 +39,10 @@ export interface BuildReleaseOptions {
   readonly compressed?: readonly CompressionKind[];
   readonly version?: string;
   readonly strict?: boolean;
+  /** Image format for every extension (e.g. "ddi"); default: each spec's image.format. */
+  readonly format?: ImageFormat;
+  /** Sign the root hash of DDIs with this key and certificate (file, env:NAME, - or PEM). */
+  readonly verityKey?: SignerInput;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -75,6 +81,10 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
         options.gpgPassphrase ? { passphrase: options.gpgPassphrase } : {},
       )
     : undefined;
+  // The DDI signing key is read once (it may come from standard input) and checked before any build.
+  const verityKey = options.verityKey
+    ? await (await import("../image/ddi/signature.js")).loadSigner(options.verityKey)
+    : undefined;
   if (options.mainPayload !== undefined && !(await exists(options.mainPayload))) {
     throw new SysextError("RELEASE_INVALID", `main payload ${options.mainPayload} does not exist`, {
       location: { file: options.mainPayload, field: "mainPayload" },
@@ -83,6 +93,18 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
   }
   const files = await resolveExtensionFiles(options.extensions, process.cwd());
   const specs = await Promise.all(files.map((f) => loadSpecFile(f)));
+  for (const s of specs) {
+    if (s.spec.image.verity === "sidecar" && (options.format ?? s.spec.image.format) !== "ddi") {
+      throw new SysextError(
+        "RELEASE_INVALID",
+        `${s.spec.name}: images with verity sidecar files cannot be published`,
+        {
+          location: { ...(s.file ? { file: s.file } : {}), field: "image.verity" },
+          hint: "payloads and sysupdate transfers carry one file per extension: publish it as a DDI (image.format: ddi or release --format ddi)",
+        },
+      );
+    }
+  }
   const arches = options.architectures.map((a) => normalizeArch(a, "--arch"));
   const work = await mkdtemp(join(tmpdir(), "sysextkit-release-"));
   const plans: Array<{ arch: SystemdArch; plan: ReleasePlan; builds: BuildResult[] }> = [];
@@ -114,6 +136,8 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
           nonStrictName: true,
           ...(options.vars ? { vars: options.vars } : {}),
           ...(options.strict ? { strict: true } : {}),
+          ...(options.format ? { format: options.format } : {}),
+          ...(verityKey ? { signing: verityKey } : {}),
           onProgress: (p: BuildProgress) => progress(`${loaded.spec.name} ${arch}: ${p.message}`),
         });
         archBuilds.push(r);

@@ -1,5 +1,5 @@
 // `sysextkit release [RELEASE_SPEC] --out DIR`: build the extensions of a release, their payloads and all manifests.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { resolve } from "node:path";
 import { SysextError } from "../../errors.js";
 import { printJson, progressPrinter, table } from "../output.js";
@@ -22,6 +22,26 @@ interface ReleaseFlags {
   version?: string;
   strict?: boolean;
   json?: boolean;
+  format?: "squashfs" | "erofs" | "ddi";
+  verityKey?: string;
+  verityCertificate?: string;
+  verityKeyPassphrase?: string;
+}
+
+function verityKeyFlags(flags: ReleaseFlags) {
+  if (!flags.verityKey && !flags.verityCertificate) return {};
+  if (!flags.verityKey || !flags.verityCertificate) {
+    throw new SysextError("USAGE", "signing DDIs needs both --verity-key and --verity-certificate", {
+      hint: "pass the private key with --verity-key and its certificate with --verity-certificate",
+    });
+  }
+  return {
+    verityKey: {
+      key: flags.verityKey,
+      certificate: flags.verityCertificate,
+      ...(flags.verityKeyPassphrase ? { passphrase: flags.verityKeyPassphrase } : {}),
+    },
+  };
 }
 
 export function registerRelease(program: Command): void {
@@ -62,6 +82,16 @@ export function registerRelease(program: Command): void {
     .option("--compressed <kinds>", "also publish plain compressed images: zst,xz,gz")
     .option("--version <v>", "release version (default: the base VERSION_ID)")
     .option("--strict", "treat warnings as errors")
+    .addOption(
+      new Option("--format <format>", "image format of every extension (default: each spec's)").choices([
+        "squashfs",
+        "erofs",
+        "ddi",
+      ]),
+    )
+    .option("--verity-key <pem>", "sign DDI root hashes with this private key: file, env:NAME or -")
+    .option("--verity-certificate <pem>", "X.509 certificate of --verity-key")
+    .option("--verity-key-passphrase <ref>", "passphrase of an encrypted --verity-key")
     .option("--json", "print the result as JSON")
     .action(async (specPath: string | undefined, flags: ReleaseFlags) => {
       const { buildRelease } = await import("../../manifest/build-release.js");
@@ -104,6 +134,8 @@ export function registerRelease(program: Command): void {
           compressed: flags.compressed ? parseCompressedKinds(flags.compressed) : (s?.compressed ?? []),
           ...(version ? { version } : {}),
           ...(flags.strict ? { strict: true } : {}),
+          ...(flags.format ? { format: flags.format } : {}),
+          ...verityKeyFlags(flags),
           onProgress: (m) => bar.update(m),
         });
       } finally {

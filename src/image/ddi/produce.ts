@@ -21,7 +21,8 @@ export interface VerityRequest {
   readonly kind: "ddi" | "sidecar";
   /** For a DDI: the file system in its root partition (default erofs). */
   readonly filesystem?: VerityFilesystem;
-  readonly sign?: SignerInput;
+  /** Where the key and certificate come from, or an already loaded signer (several builds, one stdin). */
+  readonly sign?: SignerInput | DdiSigner;
   /** Write `<name>.roothash` for an offline signature (`sysextkit sign`) instead of signing now. */
   readonly signLater?: boolean;
   readonly seed?: Buffer;
@@ -48,7 +49,7 @@ export function resolveVerityRequest(o: {
   format: ImageFormat;
   filesystem: VerityFilesystem | undefined;
   verity: "none" | "sidecar" | undefined;
-  sign: SignerInput | undefined;
+  sign: SignerInput | DdiSigner | undefined;
   signLater: boolean | undefined;
 }): VerityRequest | undefined {
   const bad = (message: string, hint: string, field: string) =>
@@ -96,7 +97,12 @@ export async function prepareSigner(req: VerityRequest | undefined): Promise<Ddi
       hint: "either sign now (--key and --certificate) or later (--sign-later, then sysextkit sign)",
     });
   }
-  return req.sign ? loadSigner(req.sign) : undefined;
+  if (!req.sign) return undefined;
+  return isLoadedSigner(req.sign) ? req.sign : loadSigner(req.sign);
+}
+
+export function isLoadedSigner(s: SignerInput | DdiSigner): s is DdiSigner {
+  return typeof s.certificate !== "string";
 }
 
 /**
