@@ -252,7 +252,7 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
         severity: "info",
         message: verity.signLater
           ? `unsigned ${verity.kind === "ddi" ? "DDI" : "verity image"}: sign ${verity.files.roothash} offline, then run sysextkit sign`
-          : `unsigned ${verity.kind === "ddi" ? "DDI" : "verity image"}: dm-verity protects its content, but nothing proves who made it; a base with the policy root=signed+absent refuses it`,
+          : `unsigned ${verity.kind === "ddi" ? "DDI" : "verity image"}: nothing proves who made it, and systemd takes its root hash only from ${verity.files.roothash} next to it (without that file systemd 252/257 mount it without dm-verity); a base with the policy root=signed+absent refuses it`,
         hint: "sign with --key KEY --certificate CERT (or --sign-later and sysextkit sign)",
       });
     }

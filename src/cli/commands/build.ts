@@ -166,7 +166,7 @@ export function verityLines(r: BuildResult): string[] {
     );
   else
     lines.push(
-      "  UNSIGNED: no --key given; a base requiring signed extensions (root=signed+absent) refuses it",
+      `  UNSIGNED: no --key given; ship ${v.files.roothash ?? "NAME.roothash"} next to it for dm-verity; a base requiring signed extensions (root=signed+absent) refuses it`,
     );
   for (const [k, f] of Object.entries(v.files)) lines.push(`  ${k}: ${f}`);
   return lines;

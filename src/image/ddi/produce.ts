@@ -156,7 +156,9 @@ export async function writeVerityImage(
     files.verity = side.verity;
     files.roothash = side.roothash;
     if (signer) files.signature = side.signature;
-  } else if (req.signLater) {
+  } else if (!signer) {
+    // Unsigned: systemd learns the root hash only from NAME.roothash next to the DDI (252/257 mount it
+    // without dm-verity otherwise); it is also what --sign-later users sign.
     files.roothash = side.roothash;
   }
   const extras = [files.verity, files.roothash, files.signature].filter((p): p is string => p !== undefined);

@@ -63,48 +63,49 @@ export async function checkVerity(
     pos += sizes[i]! * BLOCK;
   }
   const h = (b: Buffer) => createHash("sha256").update(sb.salt).update(b).digest();
-  // 1. The stored tree must be consistent with itself, up to its root.
-  let treeOk = true;
-  for (let i = 0; i + 1 < sizes.length && treeOk; i++) {
+  // The tree the data gives (streamed once), and where the stored tree first differs from it.
+  const hasher = new VerityHasher(sb.salt);
+  await readRegion({ ...data, size: sb.dataBlocks * BLOCK }, (chunk) => hasher.update(chunk));
+  const computed = hasher.finish();
+  const computedRoot = computed.rootHash.toString("hex");
+  const top = sizes.length === 0 ? undefined : stored[sizes.length - 1]!.subarray(0, BLOCK);
+  const storedRoot = top ? h(top).toString("hex") : computedRoot;
+  const want = expected ?? storedRoot;
+  // computed.levels are ordered top first, like the device; stored[] bottom first.
+  let treeDiff: string | undefined;
+  for (let i = 0; i < sizes.length && !treeDiff; i++) {
+    const mine = computed.levels[sizes.length - 1 - i]!;
     for (let b = 0; b < sizes[i]!; b++) {
-      const parent = stored[i + 1]!.subarray(b * DIGEST, (b + 1) * DIGEST);
-      if (!h(stored[i]!.subarray(b * BLOCK, (b + 1) * BLOCK)).equals(parent)) {
-        problems.push(`hash tree corrupted: level ${i} block ${b} does not match its hash in level ${i + 1}`);
-        treeOk = false;
+      const at = (x: Buffer) => x.subarray(b * BLOCK, (b + 1) * BLOCK);
+      if (!at(mine).equals(at(stored[i]!))) {
+        treeDiff = `level ${i} block ${b}`;
         break;
       }
     }
   }
-  const top = sizes.length === 0 ? undefined : stored[sizes.length - 1]!.subarray(0, BLOCK);
-  const storedRoot = treeOk && top ? h(top).toString("hex") : undefined;
-  if (storedRoot && expected && storedRoot !== expected) {
-    problems.push(`the hash tree leads to root hash ${storedRoot}, not the expected ${expected}`);
-  }
-  // 2. The data against the lowest level (or, for a single block, against the root hash itself).
-  const hasher = new VerityHasher(sb.salt);
-  let firstBad: number | undefined;
-  let block = 0;
-  await readRegion({ ...data, size: sb.dataBlocks * BLOCK }, (chunk) => {
-    hasher.update(chunk);
-    if (firstBad !== undefined || sizes.length === 0) return;
-    for (let o = 0; o < chunk.length; o += BLOCK, block++) {
-      const want = stored[0]!.subarray(block * DIGEST, (block + 1) * DIGEST);
-      if (!h(chunk.subarray(o, o + BLOCK)).equals(want)) {
-        firstBad = block;
-        return;
-      }
-    }
-  });
-  const computed = hasher.finish().rootHash.toString("hex");
-  if (sizes.length === 0 && expected && computed !== expected) firstBad = 0;
-  if (firstBad !== undefined) {
+  if (computedRoot === want) {
+    // The data is what the root hash vouches for: any difference is in the stored tree.
+    if (treeDiff) problems.push(`hash tree corrupted: ${treeDiff} differs from what the data gives`);
+  } else if (sizes.length > 0 && storedRoot === want) {
+    // The stored tree leads to the right root: the first data block that does not match it is bad.
+    const mine = computed.levels[sizes.length - 1]!;
+    let bad = 0;
+    while (
+      bad < sb.dataBlocks &&
+      mine
+        .subarray(bad * DIGEST, (bad + 1) * DIGEST)
+        .equals(stored[0]!.subarray(bad * DIGEST, (bad + 1) * DIGEST))
+    )
+      bad++;
     problems.push(
-      `data block ${firstBad} (byte ${data.offset + firstBad * BLOCK} of the image) does not match the hash tree`,
+      `data block ${bad} (byte ${data.offset + bad * BLOCK} of the image) does not match the hash tree`,
+    );
+  } else if (computedRoot === storedRoot) {
+    problems.push(`data and hash tree agree on root hash ${computedRoot}, not the expected ${want}`);
+  } else {
+    problems.push(
+      `neither the data nor the hash tree leads to root hash ${want}${treeDiff ? ` (the tree differs from the data's at ${treeDiff})` : ""}`,
     );
   }
-  return {
-    superblock: sb,
-    storedRootHash: storedRoot ?? (sizes.length === 0 ? computed : undefined),
-    problems,
-  };
+  return { superblock: sb, storedRootHash: storedRoot, problems };
 }
