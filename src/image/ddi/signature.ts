@@ -91,7 +91,11 @@ export async function loadSigner(input: SignerInput, now?: Date): Promise<DdiSig
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ERR_MISSING_PASSPHRASE") {
+    const encrypted = /ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(k.data.toString("latin1"));
+    if (
+      !passphrase &&
+      (encrypted || code === "ERR_MISSING_PASSPHRASE" || code === "ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED")
+    ) {
       throw keyError(
         `the private key from ${k.label} is encrypted and no passphrase was given`,
         "pass --key-passphrase FILE|env:NAME|- (the passphrase is never printed), or decrypt the key: openssl pkey -in key.pem -out plain.pem",

@@ -1,6 +1,6 @@
 // Test helpers for DDIs: keys and certificates made with openssl, small extension builds, tools run in cached roots.
 import { execa } from "execa";
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { buildExtension, type BuildOptions, type BuildResult } from "../../../src/build.js";
 import { specFromObject } from "../../../src/spec/load.js";
@@ -111,15 +111,20 @@ export async function makeKeys(dir: string): Promise<Keys> {
   return { key, cert, otherKey, otherCert, ecKey, ecCert, expiredKey, expiredCert, encryptedKey };
 }
 
-/** A small extension tree on disk: a script, a 300 KiB binary-ish file, a text file, the release file. */
-export async function makeTree(dir: string, name: string, seed = "a"): Promise<string> {
+/** A small extension tree on disk: a script, a binary-ish file (300 KiB by default), a text file. */
+export async function makeTree(
+  dir: string,
+  name: string,
+  seed = "a",
+  blobSize = 300 * 1024,
+): Promise<string> {
   const root = join(dir, `tree-${name}-${seed}`);
   await mkdir(join(root, "usr/bin"), { recursive: true });
   await mkdir(join(root, `usr/share/${name}`), { recursive: true });
   await writeFile(join(root, `usr/bin/${name}`), `#!/bin/sh\necho "hello from ${name} (${seed})"\n`, {
     mode: 0o755,
   });
-  const blob = Buffer.alloc(300 * 1024);
+  const blob = Buffer.alloc(blobSize);
   for (let i = 0; i < blob.length; i++) blob[i] = (i * 2654435761 + seed.charCodeAt(0)) >>> 24;
   await writeFile(join(root, `usr/share/${name}/data.bin`), blob);
   await writeFile(
@@ -159,14 +164,24 @@ export interface RootRun {
 
 /**
  * Run `script` with sh inside a cached debootstrap root (chroot, in a private mount namespace with /dev,
- * /proc, /sys and a fresh /run), after copying `files` into a scratch directory that is the working directory.
+ * /proc, /sys and a fresh /run), after copying `files` (files or directories) into a scratch directory that
+ * is the working directory; `keep` may copy results out of it before it is removed.
  */
-export async function runInRoot(root: string, files: readonly string[], script: string): Promise<RootRun> {
+export async function runInRoot(
+  root: string,
+  files: readonly string[],
+  script: string,
+  keep?: (workDir: string) => Promise<void>,
+): Promise<RootRun> {
   const rel = `tmp/sysextkit-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const work = join(root, rel);
   await mkdir(work, { recursive: true });
   try {
-    for (const f of files) await copyFile(f, join(work, basename(f)));
+    for (const f of files) {
+      if ((await stat(f)).isDirectory())
+        await cp(f, join(work, basename(f)), { recursive: true, verbatimSymlinks: true });
+      else await copyFile(f, join(work, basename(f)));
+    }
     const outer = [
       "set -e",
       'mount --bind "$R" "$R"',
@@ -181,6 +196,7 @@ export async function runInRoot(root: string, files: readonly string[], script: 
       extendEnv: false,
       reject: false,
     });
+    if (keep) await keep(work);
     return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
   } finally {
     await rm(work, { recursive: true, force: true });
