@@ -1,9 +1,26 @@
 // systemd image policies (systemd.image-policy(7)): parsing, and whether an image's protection satisfies one.
 import { SysextError } from "../errors.js";
 
-export type ProtectionFlag = "unprotected" | "verity" | "signed" | "encrypted" | "unused" | "absent";
+export type ProtectionFlag =
+  | "unprotected"
+  | "verity"
+  | "signed"
+  | "encrypted"
+  | "encryptedwithintegrity"
+  | "unused"
+  | "absent";
 
-const FLAGS: readonly ProtectionFlag[] = ["unprotected", "verity", "signed", "encrypted", "unused", "absent"];
+/** Protection flags; encryptedwithintegrity is systemd 262's. */
+export const PROTECTION_FLAGS: readonly ProtectionFlag[] = [
+  "verity",
+  "signed",
+  "encrypted",
+  "encryptedwithintegrity",
+  "unprotected",
+  "unused",
+  "absent",
+];
+const FLAGS = PROTECTION_FLAGS;
 const DESIGNATORS = [
   "root",
   "usr",
