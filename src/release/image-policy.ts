@@ -2,13 +2,7 @@
 import { SysextError } from "../errors.js";
 
 export type ProtectionFlag =
-  | "unprotected"
-  | "verity"
-  | "signed"
-  | "encrypted"
-  | "encryptedwithintegrity"
-  | "unused"
-  | "absent";
+  "unprotected" | "verity" | "signed" | "encrypted" | "encryptedwithintegrity" | "unused" | "absent";
 
 /** Protection flags; encryptedwithintegrity is systemd 262's. */
 export const PROTECTION_FLAGS: readonly ProtectionFlag[] = [

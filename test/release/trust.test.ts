@@ -35,10 +35,21 @@ describe("sysextkit trust", () => {
     ]);
     expect(await readFile(r.certificate, "utf8")).toBe(await readFile(keys.cert, "utf8"));
     const dropIn = await readFile(r.dropIn, "utf8");
-    expect(dropIn).toContain(`ExecStart=\nExecStart=systemd-sysext refresh --image-policy=${STRICT_SYSEXT_POLICY}\n`);
-    expect(dropIn).toContain(`ExecReload=\nExecReload=systemd-sysext refresh --image-policy=${STRICT_SYSEXT_POLICY}\n`);
+    expect(dropIn).toContain(
+      `ExecStart=\nExecStart=systemd-sysext refresh --image-policy=${STRICT_SYSEXT_POLICY}\n`,
+    );
+    expect(dropIn).toContain(
+      `ExecReload=\nExecReload=systemd-sysext refresh --image-policy=${STRICT_SYSEXT_POLICY}\n`,
+    );
     expect(dropIn).not.toMatch(/verity\+signed/);
-    const { stdout } = await execa("openssl", ["x509", "-in", r.certificate, "-noout", "-fingerprint", "-sha256"]);
+    const { stdout } = await execa("openssl", [
+      "x509",
+      "-in",
+      r.certificate,
+      "-noout",
+      "-fingerprint",
+      "-sha256",
+    ]);
     expect(stdout.split("=")[1]!.replace(/:/g, "").toLowerCase()).toBe(r.fingerprint);
   });
   it("the drop-in lands after the unit's own ExecStart= as systemd 257 reads it (cat-config, verify)", async (ctx) => {
@@ -58,19 +69,31 @@ describe("sysextkit trust", () => {
     process.stderr.write(`systemd 257 on the drop-in:\n${r.stdout}${r.stderr}\n`);
     const text = r.stdout;
     expect(text.indexOf("ExecStart=systemd-sysext refresh\n")).toBeGreaterThan(-1);
-    expect(text.indexOf(`ExecStart=systemd-sysext refresh --image-policy=${STRICT_SYSEXT_POLICY}`)).toBeGreaterThan(text.indexOf("ExecStart=systemd-sysext refresh\n"));
+    expect(
+      text.indexOf(`ExecStart=systemd-sysext refresh --image-policy=${STRICT_SYSEXT_POLICY}`),
+    ).toBeGreaterThan(text.indexOf("ExecStart=systemd-sysext refresh\n"));
     expect(r.stdout).toMatch(/VERIFY=0/);
   });
   it("--location etc writes under etc/; a bad certificate writes nothing", async (ctx) => {
     if (!ok) return ctx.skip();
-    const r = await writeTrust({ certificate: keys.cert, outDir: join(dir, "etc-base"), location: "etc", name: "oem" });
-    expect(r.files).toEqual(["etc/verity.d/oem.crt", "etc/systemd/system/systemd-sysext.service.d/10-sysextkit-signed-only.conf"]);
+    const r = await writeTrust({
+      certificate: keys.cert,
+      outDir: join(dir, "etc-base"),
+      location: "etc",
+      name: "oem",
+    });
+    expect(r.files).toEqual([
+      "etc/verity.d/oem.crt",
+      "etc/systemd/system/systemd-sysext.service.d/10-sysextkit-signed-only.conf",
+    ]);
     for (const [cert, message] of [
       [keys.expiredCert, /expired/],
       [keys.key, /not an X.509 certificate/],
     ] as const) {
       const out = join(dir, `bad-${Math.random().toString(36).slice(2)}`);
-      const e = (await writeTrust({ certificate: cert, outDir: out }).catch((x: unknown) => x)) as SysextError;
+      const e = (await writeTrust({ certificate: cert, outDir: out }).catch(
+        (x: unknown) => x,
+      )) as SysextError;
       expect(e.message).toMatch(message);
       expect(await readdir(out).catch(() => [])).toEqual([]);
     }
@@ -116,11 +139,28 @@ describe("image policies", () => {
   });
   it("a signed image with an untrusted signature: refused by signed+absent, let through unsigned by verity+signed+absent", () => {
     const untrusted = { offered: "signed" as const, signatureTrusted: false };
-    expect(evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), untrusted)).toMatchObject({ ok: false, usedAs: "refused" });
-    expect(evaluatePolicy(parseImagePolicy("root=verity+signed+absent:usr=verity+signed+absent"), untrusted)).toMatchObject({ ok: true, usedAs: "verity" });
-    expect(evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), { offered: "verity", signatureTrusted: undefined })).toMatchObject({ ok: false });
-    expect(evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), { offered: "unprotected", signatureTrusted: undefined })).toMatchObject({ ok: false });
-    expect(evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), { offered: "signed", signatureTrusted: true })).toMatchObject({ ok: true, usedAs: "signed" });
+    expect(evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), untrusted)).toMatchObject({
+      ok: false,
+      usedAs: "refused",
+    });
+    expect(
+      evaluatePolicy(parseImagePolicy("root=verity+signed+absent:usr=verity+signed+absent"), untrusted),
+    ).toMatchObject({ ok: true, usedAs: "verity" });
+    expect(
+      evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), {
+        offered: "verity",
+        signatureTrusted: undefined,
+      }),
+    ).toMatchObject({ ok: false });
+    expect(
+      evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), {
+        offered: "unprotected",
+        signatureTrusted: undefined,
+      }),
+    ).toMatchObject({ ok: false });
+    expect(
+      evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), { offered: "signed", signatureTrusted: true }),
+    ).toMatchObject({ ok: true, usedAs: "signed" });
     expect(() => parseImagePolicy("root=bogus")).toThrow(SysextError);
   });
 });

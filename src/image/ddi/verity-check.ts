@@ -69,8 +69,8 @@ export async function checkVerity(
   const computed = hasher.finish();
   const computedRoot = computed.rootHash.toString("hex");
   const top = sizes.length === 0 ? undefined : stored[sizes.length - 1]!.subarray(0, BLOCK);
-  const storedRoot = top ? h(top).toString("hex") : computedRoot;
-  const want = expected ?? storedRoot;
+  const storedRoot = top ? h(top).toString("hex") : undefined;
+  const want = expected ?? storedRoot ?? computedRoot;
   // computed.levels are ordered top first, like the device; stored[] bottom first.
   let treeDiff: string | undefined;
   for (let i = 0; i < sizes.length && !treeDiff; i++) {
@@ -86,7 +86,11 @@ export async function checkVerity(
   if (computedRoot === want) {
     // The data is what the root hash vouches for: any difference is in the stored tree.
     if (treeDiff) problems.push(`hash tree corrupted: ${treeDiff} differs from what the data gives`);
-  } else if (sizes.length > 0 && storedRoot === want) {
+  } else if (sizes.length === 0) {
+    problems.push(
+      `data block 0 (byte ${data.offset} of the image) does not match the root hash (a one-block file system has no tree)`,
+    );
+  } else if (storedRoot === want) {
     // The stored tree leads to the right root: the first data block that does not match it is bad.
     const mine = computed.levels[sizes.length - 1]!;
     let bad = 0;
@@ -107,5 +111,5 @@ export async function checkVerity(
       `neither the data nor the hash tree leads to root hash ${want}${treeDiff ? ` (the tree differs from the data's at ${treeDiff})` : ""}`,
     );
   }
-  return { superblock: sb, storedRootHash: storedRoot, problems };
+  return { superblock: sb, storedRootHash: storedRoot ?? computedRoot, problems };
 }
