@@ -15,6 +15,7 @@ let keys: Keys;
 let osRelease: string;
 let ok = false;
 let signed: string;
+let signedRun: { exitCode: number; stdout: string; stderr: string };
 
 beforeAll(async () => {
   ok = (await haveTools("mkfs.erofs", "mksquashfs", "openssl", "partx", "sha256sum", "bzip2")) && isRoot();
@@ -23,6 +24,27 @@ beforeAll(async () => {
   keys = await makeKeys(join(dir, "keys"));
   osRelease = join(dir, "os-release");
   await writeFile(osRelease, "ID=testos\nVERSION_ID=3815.2.0\n");
+  const pem = await readFile(keys.key, "utf8");
+  signedRun = await cli(
+    [
+      "build",
+      "examples/hello/extension.yaml",
+      "--base",
+      osRelease,
+      "--arch",
+      "x86-64",
+      "--format",
+      "ddi",
+      "--key",
+      "env:SYSEXTKIT_KEY",
+      "--certificate",
+      keys.cert,
+      "--out",
+      join(dir, "signed"),
+    ],
+    { env: { SOURCE_DATE_EPOCH: "1700000000", SYSEXTKIT_KEY: pem } },
+  );
+  signed = join(dir, "signed", "hello.raw");
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -51,30 +73,10 @@ const build = (out: string, ...extra: string[]) =>
 describe("build --format ddi", () => {
   it("signs with a key from the environment, never printing it, and says who signed", async (ctx) => {
     if (!ok) return ctx.skip();
-    const pem = await readFile(keys.key, "utf8");
-    const r = await cli(
-      [
-        "build",
-        "examples/hello/extension.yaml",
-        "--base",
-        osRelease,
-        "--arch",
-        "x86-64",
-        "--format",
-        "ddi",
-        "--key",
-        "env:SYSEXTKIT_KEY",
-        "--certificate",
-        keys.cert,
-        "--out",
-        join(dir, "signed"),
-      ],
-      { env: { SOURCE_DATE_EPOCH: "1700000000", SYSEXTKIT_KEY: pem } },
-    );
+    const r = signedRun;
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/signed by: CN=sysextkit test signer/);
     expect(r.stdout + r.stderr).not.toMatch(/BEGIN|PRIVATE/);
-    signed = join(dir, "signed", "hello.raw");
     expect((await partx(signed)).map((p) => p.name)).toEqual([
       "root-x86-64",
       "root-x86-64-verity",
