@@ -19,10 +19,27 @@ async function timeCommand(cmd: string, args: string[]): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-async function ours(tree: string, out: string, osRelease: string, compression: string) {
+async function ours(
+  tree: string,
+  out: string,
+  osRelease: string,
+  compression: string,
+  format = "squashfs",
+  filesystem?: string,
+) {
   const r = await execa(
     process.execPath,
-    ["--import", "tsx", join(ROOT, "bench/build-child.ts"), tree, out, osRelease, "squashfs", compression],
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "bench/build-child.ts"),
+      tree,
+      out,
+      osRelease,
+      format,
+      compression,
+      ...(filesystem ? [filesystem] : []),
+    ],
     { cwd: ROOT },
   );
   return JSON.parse(String(r.stdout).trim().split("\n").at(-1)!) as {
@@ -86,6 +103,19 @@ async function main() {
   console.log(
     `  ${(rb.bytes / 1e6).toFixed(0)} MB / ${rb.files} entries: ours ${rb.oursSeconds.toFixed(2)} s (${(rb.bytes / 1e6 / rb.oursSeconds).toFixed(0)} MB/s), rpm2cpio | cpio ${rb.refSeconds.toFixed(2)} s (${(rb.bytes / 1e6 / rb.refSeconds).toFixed(0)} MB/s), ratio ${(rb.oursSeconds / rb.refSeconds).toFixed(3)}`,
   );
+
+  const { benchDdi, describeDdiRow } = await import("./ddi-bench.js");
+  const ddiTree = await realTree(CACHE, 180e6);
+  console.log(
+    "\nddi: sysextkit build --format ddi (file system, streamed dm-verity tree, GPT) vs the tool plus `veritysetup format`, one after the other",
+  );
+  const ddiOut = join(work, "ddi");
+  for (const row of await benchDdi(ddiTree.dir, work, ROUNDS, async (format, compression, filesystem) => {
+    await rm(ddiOut, { recursive: true, force: true });
+    return ours(ddiTree.dir, ddiOut, osRelease, compression, format, filesystem);
+  })) {
+    console.log(describeDdiRow(row));
+  }
 
   const { benchPayload } = await import("./payload-bench.js");
   // An uncompressed image of the larger tree: at least 50 MB, with compressible and incompressible chunks.

@@ -1,6 +1,7 @@
 // The verity backends: a DDI (GPT with root, root-verity, root-verity-sig) or a plain image with verity sidecar files.
-import { rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { execa } from "execa";
+import { rename, rm, stat, writeFile } from "node:fs/promises";
+import { findTool } from "../../util/exec.js";
 import type { SystemdArch } from "../../base/arch.js";
 import type { ErofsOptions } from "../erofs.js";
 import { writeErofs } from "../erofs.js";
@@ -29,14 +30,30 @@ export async function writeDdiImage(o: VerityImageOptions): Promise<DdiWriteResu
     const size = (await stat(o.out)).size - FIRST_PARTITION_OFFSET;
     return writeDdi({ ...common(o), filesystem: { path: o.out, offset: FIRST_PARTITION_OFFSET, size } });
   }
-  const fsPath = join(o.workDir, "ddi-root.erofs");
+  // mkfs.erofs (1.5) cannot write at an offset: write the file system where the DDI goes, then shift it
+  // into the root partition's place by inserting 1 MiB before it (no copy on ext4/xfs), else copy it.
+  await writeErofs(o);
+  const size = (await stat(o.out)).size;
+  if (await insertHead(o.out, FIRST_PARTITION_OFFSET)) {
+    return writeDdi({ ...common(o), filesystem: { path: o.out, offset: FIRST_PARTITION_OFFSET, size } });
+  }
+  const fsPath = `${o.out}.fs`;
+  await rename(o.out, fsPath);
   try {
-    await writeErofs({ ...o, out: fsPath });
-    const size = (await stat(fsPath)).size;
     return await writeDdi({ ...common(o), filesystem: { path: fsPath, offset: 0, size } });
   } finally {
     await rm(fsPath, { force: true });
   }
+}
+
+/** Insert `bytes` of hole at the start of `file` without moving data (fallocate --insert-range); false if unsupported. */
+async function insertHead(file: string, bytes: number): Promise<boolean> {
+  const bin = await findTool("fallocate");
+  if (!bin) return false;
+  const r = await execa(bin, ["--insert-range", "--offset", "0", "--length", String(bytes), file], {
+    reject: false,
+  });
+  return r.exitCode === 0;
 }
 
 function common(o: VerityImageOptions) {

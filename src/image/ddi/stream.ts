@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { SysextError } from "../../errors.js";
 import { seedFromContent, veritySalt, verityUuid } from "./seed.js";
-import { renderHashDevice, VerityHasher, type VerityParams, type VerityTree } from "./verity.js";
+import { digestPieces } from "./parallel-hash.js";
+import { renderHashDevice, treeFromDigests, type VerityParams, type VerityTree } from "./verity.js";
 
 const CHUNK = 4 << 20;
 
@@ -50,18 +51,12 @@ export async function readRegion(
 }
 
 /**
- * The seed of a file system image: derived from a SHA-256 over all its bytes. When `copyTo` is given,
- * the bytes are also written there (at copyTo.offset) in the same pass.
+ * The seed of a file system image: SHA-256 over its size and the SHA-256 of each 4 MiB piece (computed on
+ * all cores), so the same bytes always give the same seed and `sign` can derive it again from the image.
  */
-export async function contentSeed(
-  region: Region,
-  copyTo?: { fh: FileHandle; offset: number },
-): Promise<Buffer> {
-  const h = createHash("sha256");
-  await readRegion(region, async (chunk, pos) => {
-    h.update(chunk);
-    if (copyTo) await writeAll(copyTo.fh, chunk, copyTo.offset + pos);
-  });
+export async function contentSeed(region: Region): Promise<Buffer> {
+  const pieces = await digestPieces(region, "chunks");
+  const h = createHash("sha256").update(`${region.size}\0`).update(pieces);
   return seedFromContent(h.digest());
 }
 
@@ -70,15 +65,18 @@ export function verityParams(seed: Buffer): VerityParams {
   return { salt: veritySalt(seed), uuid: verityUuid(seed) };
 }
 
-/** Hash every data block of `region` and build the tree; returns it with the hash device's bytes. */
+/** Hash every data block of `region` (on all cores) and build the tree; returns it with the hash device's bytes. */
 export async function hashRegion(
   region: Region,
   params: VerityParams,
 ): Promise<{ tree: VerityTree; hashDevice: Buffer }> {
-  const hasher = new VerityHasher(params.salt);
-  await readRegion(region, (chunk) => hasher.update(chunk));
-  const tree = hasher.finish();
+  const tree = treeFromDigests(params.salt, await digestPieces(region, "blocks", params.salt));
   return { tree, hashDevice: renderHashDevice(params, tree) };
+}
+
+/** Copy `region` to `fh` at `offset`. */
+export async function copyRegion(region: Region, fh: FileHandle, offset: number): Promise<void> {
+  await readRegion(region, (chunk, pos) => writeAll(fh, chunk, offset + pos));
 }
 
 export async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {

@@ -52,20 +52,7 @@ export class VerityHasher {
         hint: "file system images are padded to 4096 bytes; this is a bug if it happens",
       });
     }
-    if (this.#blocks === 0) throw new SysextError("IMAGE_INVALID", "verity over an empty file system");
-    let hashes = this.#digests.subarray(0, this.#blocks * DIGEST);
-    const levels: Buffer[] = [];
-    while (hashes.length > DIGEST) {
-      const count = Math.ceil(hashes.length / BLOCK);
-      const level = Buffer.alloc(count * BLOCK);
-      hashes.copy(level);
-      levels.unshift(level);
-      const next = Buffer.alloc(count * DIGEST);
-      for (let i = 0; i < count; i++)
-        this.#hash(level.subarray(i * BLOCK, (i + 1) * BLOCK)).copy(next, i * DIGEST);
-      hashes = next;
-    }
-    return { rootHash: Buffer.from(hashes), dataBlocks: this.#blocks, levels };
+    return treeFromDigests(this.#salt, this.#digests.subarray(0, this.#blocks * DIGEST));
   }
 
   #hash(block: Buffer): Buffer {
@@ -81,6 +68,24 @@ export class VerityHasher {
     d.copy(this.#digests, this.#blocks * DIGEST);
     this.#blocks++;
   }
+}
+
+/** The tree over data blocks whose salted digests (32 bytes each, in order) are `digests`. */
+export function treeFromDigests(salt: Buffer, digests: Buffer): VerityTree {
+  if (digests.length === 0) throw new SysextError("IMAGE_INVALID", "verity over an empty file system");
+  const h = (b: Buffer) => createHash("sha256").update(salt).update(b).digest();
+  let hashes = digests;
+  const levels: Buffer[] = [];
+  while (hashes.length > DIGEST) {
+    const count = Math.ceil(hashes.length / BLOCK);
+    const level = Buffer.alloc(count * BLOCK);
+    hashes.copy(level);
+    levels.unshift(level);
+    const next = Buffer.alloc(count * DIGEST);
+    for (let i = 0; i < count; i++) h(level.subarray(i * BLOCK, (i + 1) * BLOCK)).copy(next, i * DIGEST);
+    hashes = next;
+  }
+  return { rootHash: Buffer.from(hashes), dataBlocks: digests.length / DIGEST, levels };
 }
 
 /** Bytes of the hash device for `dataBlocks` data blocks: superblock block plus every hash level. */

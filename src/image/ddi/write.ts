@@ -5,7 +5,7 @@ import { SysextError } from "../../errors.js";
 import { renderGpt, GPT_TAIL_BYTES, type GptLayout, type GptPartition } from "./gpt.js";
 import { diskUuid, partitionUuidFromSeed, rootHashUuids } from "./seed.js";
 import { signaturePartition, signRootHash, type DdiSigner } from "./signature.js";
-import { contentSeed, hashRegion, readRegion, verityParams, writeAll, type Region } from "./stream.js";
+import { contentSeed, copyRegion, hashRegion, verityParams, writeAll, type Region } from "./stream.js";
 import {
   BLOCK,
   FIRST_PARTITION_OFFSET,
@@ -140,16 +140,12 @@ export async function writeDdi(o: DdiWriteOptions): Promise<DdiWriteResult> {
   partitionTypes(o.arch); // refuse an architecture without DPS types before any work
   const fh = await open(o.out, inPlace ? "r+" : "w");
   try {
-    let seed = o.seed;
-    if (!inPlace) {
-      if (seed) await contentSeedCopyOnly(fs, fh);
-      else seed = await contentSeed(fs, { fh, offset: FIRST_PARTITION_OFFSET });
-    } else if (!seed) {
-      seed = await contentSeed(fs);
-    }
+    if (!inPlace) await copyRegion(fs, fh, FIRST_PARTITION_OFFSET);
+    // Both passes read the root partition on all cores, mostly from the page cache the backend just filled.
     const data: Region = { path: o.out, offset: FIRST_PARTITION_OFFSET, size: fs.size };
+    const seed = o.seed ?? (await contentSeed(data));
     const params = verityParams(seed);
-    const { tree, hashDevice } = await hashRegion(inPlace ? fs : data, params);
+    const { tree, hashDevice } = await hashRegion(data, params);
     const signed = o.signer !== undefined;
     const parts = ddiPartitions({
       arch: o.arch,
@@ -176,10 +172,6 @@ export async function writeDdi(o: DdiWriteOptions): Promise<DdiWriteResult> {
   } finally {
     await fh.close();
   }
-}
-
-async function contentSeedCopyOnly(fs: Region, fh: FileHandle): Promise<void> {
-  await readRegion(fs, (chunk, pos) => writeAll(fh, chunk, FIRST_PARTITION_OFFSET + pos));
 }
 
 /** Size of a file, for callers that wrote a file system image and now wrap it. */
