@@ -45,6 +45,35 @@ export const ROOTS = {
       "ca-certificates",
     ],
   },
+  /**
+   * Debian 13 that boots under QEMU with its own kernel (#7's boot proof of signed DDIs): kernel and
+   * initramfs in /boot, udev, device-mapper and cryptsetup (dm-verity, veritysetup/dmsetup for the probe),
+   * systemd-sysext.service enabled. The verity.d certificate and policy drop-in are added per test.
+   */
+  "trixie-boot": {
+    suite: "trixie",
+    include: [
+      "systemd",
+      "systemd-sysv",
+      "systemd-container",
+      "dbus",
+      "udev",
+      "kmod",
+      "initramfs-tools",
+      "linux-image-amd64",
+      "cryptsetup-bin",
+      "dmsetup",
+    ],
+    setup: [
+      "systemctl enable systemd-sysext.service",
+      "echo sysextkit-guest > /etc/hostname",
+      "passwd -d root >/dev/null",
+      "printf '# root comes from the kernel command line (root=... rw)\\n' > /etc/fstab",
+      "ls /boot/vmlinuz-* >/dev/null",
+      "ls /boot/initrd.img-* >/dev/null 2>&1 || update-initramfs -c -k all",
+      "ls /boot/initrd.img-* >/dev/null",
+    ].join("\n"),
+  },
 } as const satisfies Record<string, BaseOptions>;
 
 export type RootName = keyof typeof ROOTS;
