@@ -61,7 +61,7 @@ export async function detectFormat(path: string): Promise<"squashfs" | "erofs" |
   }
   throw new SysextError("FORMAT_UNSUPPORTED", `${path} is neither a squashfs nor an erofs image`, {
     location: { file: path },
-    hint: "inspect reads squashfs, erofs and directory extensions (GPT disk images: use systemd-dissect)",
+    hint: "inspect reads squashfs, erofs and directory extensions, and DDIs (GPT disk images with a root partition)",
   });
 }
 

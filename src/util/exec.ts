@@ -33,6 +33,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   ar: "binutils",
   unshare: "util-linux",
   mount: "mount",
+  partx: "util-linux",
+  fallocate: "util-linux",
   chroot: "coreutils",
   dpkg: "dpkg",
   rpm: "rpm",

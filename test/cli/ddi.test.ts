@@ -151,6 +151,12 @@ describe("inspect, verify and check", () => {
     expect(lax.exitCode).toBe(0);
     expect(lax.stdout).toMatch(/used unsigned/);
     expect((await check(join(dir, "unsigned", "hello.raw"), "--image-policy", STRICT)).exitCode).toBe(1);
+    // Shipped without its NAME.roothash, an unsigned DDI merges under the default policy, but unprotected.
+    await mkdir(join(dir, "bare"), { recursive: true });
+    await writeFile(join(dir, "bare", "hello.raw"), await readFile(join(dir, "unsigned", "hello.raw")));
+    const bare = await check(join(dir, "bare", "hello.raw"));
+    expect(bare.exitCode).toBe(0);
+    expect(bare.stdout).toMatch(/cannot know the root hash and mounts it without dm-verity/);
     const old = await check(signed, "--systemd", "252", "--image-policy", STRICT);
     expect(old.exitCode).toBe(1);
     expect(old.stdout).toMatch(/has no --image-policy/);

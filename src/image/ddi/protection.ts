@@ -1,7 +1,7 @@
 // Would the host's systemd set the image up under its image policy: DDI architecture, signature trust, policy.
 import type { X509Certificate } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { SystemdArch } from "../../base/arch.js";
 import {
   evaluatePolicy,
@@ -9,6 +9,7 @@ import {
   SYSEXT_DEFAULT_POLICY,
   type PolicyVerdict,
 } from "../../release/image-policy.js";
+import { exists } from "../../util/fs.js";
 import type { SecretRef } from "../../util/secret.js";
 import type { ImageInfo } from "../inspect.js";
 import { sidecarPaths } from "./index.js";
@@ -72,7 +73,21 @@ export async function checkProtection(
   }
   const trusted = [...(i.hostRoot ? await hostVerityCertificates(i.hostRoot) : [])];
   for (const c of i.certificates ?? []) trusted.push(await readCertificate(c));
-  const offered = !v ? "unprotected" : v.signed ? "signed" : "verity";
+  // An unsigned DDI tells systemd no root hash: 252 and 257 then mount it without dm-verity unless
+  // NAME.roothash lies next to it; 262 sets verity up from the partition UUIDs (258-261 not checked).
+  const rootHashKnown =
+    i.info.format !== "ddi" ||
+    v?.signed === true ||
+    i.systemdVersion >= 262 ||
+    (await exists(sidecarPaths(i.image).roothash));
+  const offered = !v ? "unprotected" : v.signed ? "signed" : rootHashKnown ? "verity" : "unprotected";
+  if (v && !v.signed && !rootHashKnown) {
+    steps.push({
+      rule: "verity",
+      ok: true,
+      detail: `unsigned DDI without ${basename(sidecarPaths(i.image).roothash)} next to it: systemd ${i.systemdVersion} cannot know the root hash and mounts it without dm-verity`,
+    });
+  }
   let signatureTrusted: boolean | undefined;
   if (offered === "signed" && trusted.length > 0) {
     const sig = await signatureOf(i.image, i.info);

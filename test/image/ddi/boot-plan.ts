@@ -30,7 +30,12 @@ export const BOOT_CASES: readonly BootCase[] = [
     merged: false,
     evidence: [/sig|verity|policy|denied|ENOKEY|key/i],
   },
-  { name: "unsigned: refused by the policy", image: "unsigned", merged: false, evidence: [/policy|signed|denied/i] },
+  {
+    name: "unsigned: refused by the policy",
+    image: "unsigned",
+    merged: false,
+    evidence: [/policy|signed|denied/i],
+  },
   {
     name: "a flipped byte in the file system's first block: refused at mount",
     image: "flipped-superblock",
