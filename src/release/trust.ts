@@ -10,8 +10,8 @@ import type { SecretRef } from "../util/secret.js";
 
 /**
  * The policy the drop-in passes: root and /usr partitions must be verity with a valid signature, or absent.
- * Never "verity+signed+absent": with "verity" allowed, systemd sets up an image whose signature fails as
- * plain verity and merges it (an attacker then only needs to strip or spoil the signature).
+ * Never "verity+signed+absent": with "verity" allowed, systemd merges any unsigned verity image, so an
+ * attacker only needs to strip the signature partition (or build an unsigned DDI of their own).
  */
 export const STRICT_SYSEXT_POLICY = "root=signed+absent:usr=signed+absent";
 

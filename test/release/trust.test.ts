@@ -137,15 +137,18 @@ describe("image policies", () => {
       }
     }
   });
-  it("a signed image with an untrusted signature: refused by signed+absent, let through unsigned by verity+signed+absent", () => {
+  it("an untrusted signature is refused by either policy; an unsigned image passes verity+signed+absent only", () => {
     const untrusted = { offered: "signed" as const, signatureTrusted: false };
     expect(evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), untrusted)).toMatchObject({
       ok: false,
       usedAs: "refused",
     });
-    expect(
-      evaluatePolicy(parseImagePolicy("root=verity+signed+absent:usr=verity+signed+absent"), untrusted),
-    ).toMatchObject({ ok: true, usedAs: "verity" });
+    const lax = parseImagePolicy("root=verity+signed+absent:usr=verity+signed+absent");
+    expect(evaluatePolicy(lax, untrusted)).toMatchObject({ ok: false, usedAs: "refused" });
+    expect(evaluatePolicy(lax, { offered: "verity", signatureTrusted: undefined })).toMatchObject({
+      ok: true,
+      usedAs: "verity",
+    });
     expect(
       evaluatePolicy(parseImagePolicy(STRICT_SYSEXT_POLICY), {
         offered: "verity",

@@ -94,18 +94,16 @@ export async function checkProtection(
     signatureTrusted =
       sig !== undefined && verifyDetached(sig.pkcs7, signedRootHashText(sig.rootHash), trusted).ok;
   }
-  const signatureStep = (fallbackOk: boolean) => {
-    if (signatureTrusted === undefined) return;
+  if (signatureTrusted !== undefined) {
     steps.push({
       rule: "signature",
-      ok: signatureTrusted || fallbackOk,
+      ok: signatureTrusted,
       detail: signatureTrusted
         ? `valid, by a certificate the host trusts (${trusted.length} in verity.d/--certificate)`
-        : `not valid for any certificate the host trusts${fallbackOk ? " (the policy lets it through unsigned: require root=signed+absent)" : ""}`,
+        : "not valid for any certificate the host trusts (kernel keyring aside): systemd refuses to set it up",
     });
-  };
+  }
   if (i.systemdVersion < 254) {
-    signatureStep(false);
     if (i.policy !== undefined) {
       steps.push({
         rule: "image-policy",
@@ -126,7 +124,6 @@ export async function checkProtection(
   }
   const policy = parseImagePolicy(i.policy ?? SYSEXT_DEFAULT_POLICY);
   const verdict = evaluatePolicy(policy, { offered, signatureTrusted });
-  signatureStep(verdict.ok);
   steps.push({ rule: "image-policy", ok: verdict.ok, detail: `${policy.text}: ${verdict.detail}` });
   return { steps, ok: steps.every((s) => s.ok), verdict };
 }
