@@ -63,10 +63,13 @@ export const BOOT_CASES: readonly BootCase[] = [
     evidence: [/device-mapper: verity: \S+: data block \d+ is corrupted/, /Input\/output error/],
   },
   {
-    name: "a flipped byte in the file system's superblock: refused at mount",
+    // systemd probes the raw partition for its type before it sets up verity: a damaged superblock is
+    // refused there, dm-verity never sees it (byte 12 of the erofs superblock, which sysextkit verify
+    // reports as data block 0).
+    name: "a flipped byte in the file system's superblock: refused before mounting",
     image: "flipped-superblock",
     merged: false,
-    evidence: [/data block 0 is corrupted/],
+    evidence: [/No type detected on partition/, /Failed to mount dissected image/],
   },
 ];
 
