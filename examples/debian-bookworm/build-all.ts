@@ -53,9 +53,13 @@ function options(): Options {
     throw new SysextError("USAGE", (e as Error).message, { hint: usage });
   }
   if (values.format !== "squashfs" && values.format !== "erofs" && values.format !== "ddi") {
-    throw new SysextError("USAGE", `--format ${JSON.stringify(values.format)} is not squashfs, erofs or ddi`, {
-      hint: usage,
-    });
+    throw new SysextError(
+      "USAGE",
+      `--format ${JSON.stringify(values.format)} is not squashfs, erofs or ddi`,
+      {
+        hint: usage,
+      },
+    );
   }
   if (!values.key !== !values.certificate) {
     throw new SysextError("USAGE", "signing DDIs needs both --key and --certificate", { hint: usage });
@@ -64,7 +68,8 @@ function options(): Options {
     out: values.out!,
     format: values.format,
     base: values.base,
-    signing: values.key && values.certificate ? { key: values.key, certificate: values.certificate } : undefined,
+    signing:
+      values.key && values.certificate ? { key: values.key, certificate: values.certificate } : undefined,
   };
 }
 
