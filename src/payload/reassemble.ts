@@ -69,7 +69,12 @@ export async function applyOperations(
     if (type === OP_REPLACE_BZ) {
       counts.replaceBz++;
       try {
-        const r = await execa(await requireTool("bzip2"), ["-d", "-c"], { input: blob, encoding: "buffer" });
+        const r = await execa(await requireTool("bzip2"), ["-d", "-c"], {
+          input: blob,
+          encoding: "buffer",
+          // execa strips a final 0x0a from buffers too: a 1 MiB piece ending in a newline came back short.
+          stripFinalNewline: false,
+        });
         data = Buffer.from(r.stdout);
       } catch {
         failures.push(`operation ${i}: REPLACE_BZ data does not decompress`);
