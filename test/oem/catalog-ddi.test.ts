@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { debPackagesOf, downloadDebs } from "../../examples/debian-bookworm/debs.js";
 import { ensureRoot } from "../../scripts/roots.js";
 import { CATALOG_DIR, resolveExtensionFiles } from "../../src/manifest/release-spec.js";
+import { matchPattern } from "../../src/manifest/sysupdate.js";
 import { loadSpecFile } from "../../src/spec/load.js";
 import { defaultCacheDir } from "../../src/util/cache.js";
 import { cli } from "../helpers/cli.js";
@@ -165,6 +166,18 @@ describe.skipIf(!ready)("the OEM catalog as signed DDIs (release --format ddi)",
     const v = await cli(["verify", rel, "--key", pub]);
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
     const sums = await readFile(join(rel, "SHA256SUMS"), "utf8");
-    for (const image of images.values()) expect(sums).toContain(image.slice(rel.length + 1));
+    for (const [name, image] of images) {
+      const file = image.slice(rel.length + 1);
+      expect(sums).toContain(file);
+      // The extension's own transfer picks this very file for a Debian 12 host (systemd-sysupdate itself
+      // fetches a DDI in test/manifest/sysupdate-ddi.test.ts).
+      const transfer = await readFile(join(rel, `${name}.transfer`), "utf8");
+      const pattern = /^\[Source\][^[]*?^MatchPattern=(.*)$/m.exec(transfer)?.[1];
+      expect(pattern, transfer).toBeDefined();
+      expect(
+        matchPattern(pattern!, file, { arch: "x86-64", osVersion: "12" }),
+        `${pattern} ${file}`,
+      ).toBeDefined();
+    }
   });
 });
