@@ -1,5 +1,7 @@
 // The public API of sysextkit: everything a program needs; internals stay behind this entry.
 export { SysextError, isSysextError, type ErrorCode, type ErrorLocation } from "./errors.js";
+export { LIMITS } from "./util/limits.js";
+export { readSecret, secretLabel, redactSecrets, type SecretRef } from "./util/secret.js";
 export {
   buildExtension,
   DEFAULT_TEMPLATES_DIR,
@@ -52,8 +54,15 @@ export {
   createCompressedPayload,
   verifyPayload,
   keyFingerprint,
+  loadSigningKeys,
+  loadVerifyKey,
   signatureVersions,
   MAX_SIGNING_KEYS,
+  type SigningKey,
+  type SigningKeyInput,
+  type VerifyKey,
+  type VerifyKeyInput,
+  type TrustOptions,
   type CreatePayloadOptions,
   type PayloadProgress,
   type PayloadResult,

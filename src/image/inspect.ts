@@ -1,12 +1,13 @@
 // Reads an image back: format by magic, file list, extension-release files, their content and strict xattr.
-import { lstat, mkdtemp, open, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, open, readFile, readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { SysextError } from "../errors.js";
 import { comparePaths } from "../tree/paths.js";
 import { parseEnvFile } from "../util/env-file.js";
 import { runTool } from "../util/exec.js";
 import { digestFile } from "../util/fs.js";
+import { LIMITS } from "../util/limits.js";
+import { makeWorkDir } from "../util/temp.js";
 import { EROFS_MAGIC, ErofsReader } from "./erofs-reader.js";
 import { listDirectory, listSquashfs, splitDev, type ImageFile, type ImageFileType } from "./listing.js";
 import { readUserXattrs } from "./xattrs.js";
@@ -63,7 +64,8 @@ export async function detectFormat(path: string): Promise<"squashfs" | "erofs" |
 export async function inspectImage(path: string): Promise<ImageInfo> {
   const format = await detectFormat(path);
   const name = basename(path).replace(/\.raw$/, "");
-  const scratch = await mkdtemp(join(tmpdir(), "sysextkit-inspect-"));
+  const work = await makeWorkDir("inspect");
+  const scratch = work.dir;
   try {
     let files: ImageFile[];
     let release: ReleaseData;
@@ -112,7 +114,7 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
       files: files.sort((a, b) => comparePaths(a.path, b.path)),
     };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await work.remove();
   }
 }
 
@@ -120,9 +122,6 @@ interface ReleaseData {
   contents: Record<string, string>;
   strict: Record<string, string>;
 }
-
-/** Release files are tiny; a bigger one is not read into memory. */
-const MAX_RELEASE_FILE = 1 << 20;
 
 /** The release files below `root` (an extracted or directory image); symlinks are never followed. */
 async function readReleaseDir(root: string): Promise<ReleaseData> {
@@ -140,13 +139,13 @@ async function readReleaseDir(root: string): Promise<ReleaseData> {
     const p = join(dir, n);
     const st = await lstat(p);
     if (!st.isFile()) continue;
-    if (st.size > MAX_RELEASE_FILE) {
+    if (st.size > LIMITS.releaseFileBytes) {
       throw new SysextError(
         "IMAGE_INVALID",
-        `${RELEASE_DIR}/${n} is ${st.size} bytes, too large for a release file`,
+        `${RELEASE_DIR}/${n} is ${st.size} bytes; systemd reads release files of at most ${LIMITS.releaseFileBytes} bytes (64 MiB - 1)`,
         {
           location: { file: p },
-          hint: "release files are a few KEY=value lines; rebuild the image",
+          hint: "release files are a few KEY=value lines; rebuild the image (sysextkit build refuses such a file)",
         },
       );
     }

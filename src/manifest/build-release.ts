@@ -1,6 +1,4 @@
 // Build a whole release: every extension for every architecture, then payloads and manifests per architecture.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { normalizeArch, type SystemdArch } from "../base/arch.js";
 import { readBase } from "../base/base.js";
@@ -8,9 +6,10 @@ import { buildExtension, type BuildProgress, type BuildResult } from "../build.j
 import { SysextError } from "../errors.js";
 import type { CompressionKind } from "../payload/compressed.js";
 import { loadSpecFile } from "../spec/load.js";
-import { loadSigningKeys } from "../payload/sign.js";
+import { loadSigningKeys, type SigningKeyInput } from "../payload/sign.js";
 import { exists, writeFileAtomic } from "../util/fs.js";
 import type { SecretRef } from "../util/secret.js";
+import { withWorkDir } from "../util/temp.js";
 import { exportPublicKeyring, loadGpgSigningKey } from "./gpg.js";
 import { planRelease, type ReleasePlan } from "./release-plan.js";
 import { publishRelease, type ReleaseResult } from "./release.js";
@@ -23,7 +22,8 @@ export interface BuildReleaseOptions {
   /** extension.yaml files (default: the catalog). */
   readonly extensions?: readonly string[];
   readonly outDir: string;
-  readonly keys: readonly string[];
+  /** Signing keys (throwaway first, real last): file paths, env:NAME, - (standard input) or PEM text. */
+  readonly keys: readonly SigningKeyInput[];
   readonly vars?: Readonly<Record<string, string>>;
   readonly mainPayload?: string;
   readonly baseUrl?: string;
@@ -59,7 +59,7 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
       hint: "pass --key PRIVATE.pem (create one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem)",
     });
   }
-  await loadSigningKeys(options.keys);
+  const keys = await loadSigningKeys(options.keys);
   if (options.gpgExportPublic !== undefined && options.gpgKey === undefined) {
     throw new SysextError(
       "USAGE",
@@ -84,9 +84,8 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
   const files = await resolveExtensionFiles(options.extensions, process.cwd());
   const specs = await Promise.all(files.map((f) => loadSpecFile(f)));
   const arches = options.architectures.map((a) => normalizeArch(a, "--arch"));
-  const work = await mkdtemp(join(tmpdir(), "sysextkit-release-"));
-  const plans: Array<{ arch: SystemdArch; plan: ReleasePlan; builds: BuildResult[] }> = [];
-  try {
+  return withWorkDir("release", async (work) => {
+    const plans: Array<{ arch: SystemdArch; plan: ReleasePlan; builds: BuildResult[] }> = [];
     for (const arch of arches) {
       const base = await readBase({ path: options.base, arch });
       if (!base.versionId) {
@@ -129,7 +128,7 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
           ...(b.version !== undefined ? { sysextVersionId: b.version } : {}),
           nonStrictName: b.nonStrictName,
         })),
-        keys: options.keys,
+        keys,
         ...(options.mainPayload ? { mainPayload: { file: options.mainPayload } } : {}),
         ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
         ...(options.sysupdateUrl ? { sysupdateUrl: options.sysupdateUrl } : {}),
@@ -154,7 +153,5 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
     if (gpgKey && options.gpgExportPublic !== undefined)
       await writeFileAtomic(options.gpgExportPublic, exportPublicKeyring(gpgKey));
     return { builds, releases };
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }

@@ -7,6 +7,15 @@ import { exists } from "../../util/fs.js";
 import { printJson } from "../output.js";
 import { collect } from "./shared.js";
 
+interface VerifyFlags {
+  key: string[];
+  trustedKey?: string;
+  signatureCheck: boolean;
+  gpgPublic: string[];
+  image?: string;
+  json?: boolean;
+}
+
 export function registerVerify(program: Command): void {
   program
     .command("verify")
@@ -14,7 +23,20 @@ export function registerVerify(program: Command): void {
       "verify a payload (.gz), a release directory or a sysupdate feed; exit 0 only when everything holds",
     )
     .argument("<path>", "a CrAU payload file, a release directory or a sysupdate feed")
-    .option("--key <pem>", "PEM public (or private) key to check signatures with (repeatable)", collect, [])
+    .option(
+      "--key <pem>",
+      "public (or private) key: a PEM file, env:NAME, or - for stdin (repeatable; the last one is the trusted real key)",
+      collect,
+      [],
+    )
+    .option(
+      "--trusted-key <pem>",
+      "the real key whose version-2 signature must verify (default: the last --key)",
+    )
+    .option(
+      "--no-signature-check",
+      "verify everything but the payload signatures (the output says they were not checked)",
+    )
     .option("--image <raw>", "for a payload: the image it must reassemble to")
     .option(
       "--gpg-public <keyring>",
@@ -23,39 +45,52 @@ export function registerVerify(program: Command): void {
       [],
     )
     .option("--json", "print the report as JSON")
-    .action(
-      async (path: string, flags: { key: string[]; gpgPublic: string[]; image?: string; json?: boolean }) => {
-        const st = await stat(path).catch((e: unknown) => {
-          throw new SysextError("VERIFY_FAILED", `cannot verify ${path}: ${(e as Error).message}`, {
-            cause: e,
-            location: { file: path },
-            hint: "pass a CrAU payload file (<name>.gz) or a release directory",
-          });
+    .action(async (path: string, flags: VerifyFlags) => {
+      const st = await stat(path).catch((e: unknown) => {
+        throw new SysextError("VERIFY_FAILED", `cannot verify ${path}: ${(e as Error).message}`, {
+          cause: e,
+          location: { file: path },
+          hint: "pass a CrAU payload file (<name>.gz), a release directory or a feed",
         });
-        const { verifyRelease } = await import("../../manifest/verify.js");
-        const { verifyPayload } = await import("../../payload/verify.js");
-        const opts = flags.key.length ? { publicKeys: flags.key } : {};
-        const gpg = flags.gpgPublic.length ? { gpgPublicKeys: flags.gpgPublic } : {};
-        const { FEED_INDEX } = await import("../../manifest/feed.js");
-        const feed = st.isDirectory() && (await exists(join(path, FEED_INDEX)));
-        const report = feed
-          ? await (await import("../../manifest/feed-verify.js")).verifyFeed(path, gpg)
-          : st.isDirectory()
-            ? await verifyRelease(path, { ...opts, ...gpg })
-            : await verifyPayload(path, { ...opts, ...(flags.image ? { expectedImage: flags.image } : {}) });
-        if (flags.json) printJson(report);
-        else {
-          const lines = [`${report.ok ? "OK" : "FAILED"}: ${path}`];
-          for (const f of report.failures) lines.push(`  FAIL ${f}`);
-          for (const w of report.warnings) lines.push(`  warn ${w}`);
-          if ("newest" in report)
-            for (const n of report.newest)
-              lines.push(
-                `  newest ${n.name} ${n.arch} for ${n.osId} ${n.osVersion}: ${n.version} (${n.file})`,
-              );
-          process.stdout.write(`${lines.join("\n")}\n`);
+      });
+      const trust = {
+        publicKeys: flags.key,
+        ...(flags.trustedKey ? { trustedKey: flags.trustedKey } : {}),
+        ...(flags.signatureCheck ? {} : { noSignatureCheck: true }),
+      };
+      const gpg = flags.gpgPublic.length ? { gpgPublicKeys: flags.gpgPublic } : {};
+      const { FEED_INDEX } = await import("../../manifest/feed.js");
+      const feed = st.isDirectory() && (await exists(join(path, FEED_INDEX)));
+      const report = feed
+        ? await (await import("../../manifest/feed-verify.js")).verifyFeed(path, gpg)
+        : st.isDirectory()
+          ? await (await import("../../manifest/verify.js")).verifyRelease(path, { ...trust, ...gpg })
+          : await (
+              await import("../../payload/verify.js")
+            ).verifyPayload(path, { ...trust, ...(flags.image ? { expectedImage: flags.image } : {}) });
+      if (flags.json) printJson(report);
+      else {
+        const check = "signatureCheck" in report ? report.signatureCheck : undefined;
+        const verdict = report.ok
+          ? check && !check.checked
+            ? "OK (signatures NOT checked)"
+            : "OK"
+          : "FAILED";
+        const lines = [`${verdict}: ${path}`];
+        if (check) {
+          lines.push(
+            check.checked
+              ? `  signatures: the version-2 signature was checked with the trusted key ${check.trustedKey}`
+              : "  signatures: NOT checked (--no-signature-check); nothing shows who made this",
+          );
         }
-        process.exitCode = report.ok ? 0 : 1;
-      },
-    );
+        for (const f of report.failures) lines.push(`  FAIL ${f}`);
+        for (const w of report.warnings) lines.push(`  warn ${w}`);
+        if ("newest" in report)
+          for (const n of report.newest)
+            lines.push(`  newest ${n.name} ${n.arch} for ${n.osId} ${n.osVersion}: ${n.version} (${n.file})`);
+        process.stdout.write(`${lines.join("\n")}\n`);
+      }
+      process.exitCode = report.ok ? 0 : 1;
+    });
 }
