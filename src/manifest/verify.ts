@@ -6,7 +6,7 @@ import { loadTrust, type TrustOptions } from "../payload/trust.js";
 import { verifyPayload } from "../payload/verify.js";
 import { parseSha256Sums } from "./formats.js";
 import { releaseFiles, renderManifest } from "./generated.js";
-import { checkSignedSums, SIGNATURE_FILE } from "./gpg.js";
+import { checkSignedSums } from "./gpg.js";
 import { releaseManifestSchema, type ReleaseManifest } from "./schema.js";
 import { sysupdateFailures } from "./sysupdate-check.js";
 
@@ -76,7 +76,7 @@ export async function verifyRelease(
     if (binaries.has(name) || texts.has(name) || name === signature) continue;
     failures.push(`${name}: ${await describeExtra(dir, name, m)}`);
   }
-  for (const name of [...binaries.keys(), ...texts.keys(), ...(signature ? [signature] : [])]) {
+  for (const name of [...binaries.keys(), ...texts.keys()]) {
     const st = await lstat(join(dir, name)).catch(() => undefined);
     if (!st) failures.push(`${name}: named by manifest.json but missing`);
     else if (!st.isFile()) failures.push(`${name}: is a ${kindOf(st)}, not a regular file`);
@@ -120,9 +120,11 @@ export async function verifyRelease(
   // SHA256SUMS.gpg: checked against the given keyrings; a signed release without them is only a warning.
   if (options.gpgPublicKeys && options.gpgPublicKeys.length > 0)
     failures.push(...(await checkSignedSums(dir, options.gpgPublicKeys)));
-  else if (m.signature || listing.includes(SIGNATURE_FILE))
+  else if (signature && !listing.includes(signature))
+    failures.push(`${signature}: named by manifest.json but missing`);
+  else if (signature)
     warnings.push(
-      `${SIGNATURE_FILE}: not checked; pass --gpg-public KEYRING (the key ${m.signature?.fingerprint ?? "that signed it"})`,
+      `${signature}: not checked; pass --gpg-public KEYRING (the key ${m.signature?.fingerprint ?? "that signed it"})`,
     );
   return done(m);
 }

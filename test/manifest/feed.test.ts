@@ -15,7 +15,7 @@ import { genRsa, makeImage } from "../payload/crau-helpers.js";
 await needTools("gpg", "gpgconf", "sha256sum", "openssl", "bzip2");
 let dir = "";
 let key: TestGpgKey;
-let crau: { priv: string };
+let crau: { priv: string; pub: string };
 const rel: Record<string, string> = {};
 
 /** A release of extension oem-x (version v) for OS id/os, its image made of `seed`. */
@@ -63,10 +63,10 @@ describe("updateFeed / verifyFeed", () => {
     const v = await gpgVerify(dir, key.public, join(rel.A!, "SHA256SUMS.gpg"), join(rel.A!, "SHA256SUMS"));
     expect(v.exitCode, v.output).toBe(0);
     expect(await readFile(join(rel.A!, "oem-x.transfer"), "utf8")).toMatch(/^Verify=true$/m);
-    const good = await verifyRelease(rel.A!, { gpgPublicKeys: [key.public] });
+    const good = await verifyRelease(rel.A!, { publicKeys: [crau.pub], gpgPublicKeys: [key.public] });
     expect(good.failures).toEqual([]);
     const other = await makeGpgKey(dir, "stranger");
-    const bad = await verifyRelease(rel.A!, { gpgPublicKeys: [other.public] });
+    const bad = await verifyRelease(rel.A!, { publicKeys: [crau.pub], gpgPublicKeys: [other.public] });
     expect(bad.failures).toEqual([
       expect.stringMatching(/^SHA256SUMS\.gpg: signed by key [0-9A-F]+, which is not in the given keyring$/),
     ]);
@@ -101,7 +101,7 @@ describe("updateFeed / verifyFeed", () => {
       const copy = join(dir, `rel-A-${name}`);
       await execa("cp", ["-a", rel.A!, copy]);
       await damage(copy);
-      const r = await verifyRelease(copy, { gpgPublicKeys: [key.public] });
+      const r = await verifyRelease(copy, { publicKeys: [crau.pub], gpgPublicKeys: [key.public] });
       expect(r.ok, name).toBe(false);
       expect(
         r.failures.filter((f) => f.startsWith("SHA256SUMS.gpg")),

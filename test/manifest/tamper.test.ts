@@ -95,7 +95,7 @@ describe.skipIf(!ok)("verify RELEASE_DIR reports release tampering", () => {
 
   it("a sysupdate .conf whose Path= no longer matches the manifest's base URL is reported", async () => {
     const v = await tampered((c) => {
-      const f = join(c, "oem-a.conf");
+      const f = join(c, "oem-a.source.conf");
       writeFileSync(
         f,
         readFileSync(f, "utf8").replace("https://updates.example.org/", "https://evil.example/"),
@@ -103,7 +103,7 @@ describe.skipIf(!ok)("verify RELEASE_DIR reports release tampering", () => {
     });
     expect(v.failures).toEqual([
       expect.stringMatching(
-        /^oem-a\.conf: differs from what manifest\.json implies \(line \d+: "Path=https:\/\/evil\.example\/amd64-usr\/3815\.2\.0\/", expected "Path=https:\/\/updates\.example\.org\/amd64-usr\/3815\.2\.0\/"\)$/,
+        /^oem-a\.source\.conf: differs from what manifest\.json implies \(line \d+: "Path=https:\/\/evil\.example\/amd64-usr\/3815\.2\.0\/", expected "Path=https:\/\/updates\.example\.org\/amd64-usr\/3815\.2\.0\/"\)$/,
       ),
     ]);
   });
