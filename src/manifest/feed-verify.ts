@@ -2,6 +2,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { digestFile } from "../util/fs.js";
+import { tempOwner } from "../util/temp.js";
 import { FEED_INDEX } from "./feed.js";
 import { feedSchema, newestImages, type Feed, type FeedNewest } from "./feed-schema.js";
 import { parseSha256Sums } from "./formats.js";
@@ -92,7 +93,18 @@ export async function verifyFeed(
       failures.push(`SHA256SUMS: lists ${extra}, which ${FEED_INDEX} does not name`);
   }
   const known = new Set([...sha.keys(), FEED_INDEX, "SHA256SUMS", SIGNATURE_FILE]);
-  for (const n of await readdir(dir)) if (!known.has(n)) failures.push(`${n}: not part of the feed`);
+  const leftovers: string[] = [];
+  for (const n of await readdir(dir)) {
+    if (known.has(n)) continue;
+    if (tempOwner(n) !== undefined) leftovers.push(n);
+    else failures.push(`${n}: not part of the feed`);
+  }
+  // feed.json, SHA256SUMS and SHA256SUMS.gpg are written under temporary names before any is renamed:
+  // such a name means an update is under way or was killed between the renames.
+  if (leftovers.length > 0)
+    failures.unshift(
+      `incomplete: ${leftovers.sort().join(", ")} left by an interrupted update (run sysextkit feed again)`,
+    );
 
   if (options.gpgPublicKeys && options.gpgPublicKeys.length > 0)
     failures.push(...(await checkSignedSums(dir, options.gpgPublicKeys)));

@@ -45,6 +45,9 @@ export async function withAtomicOutputs<T>(
     for (const [i, tmp] of tmps.entries()) {
       if (options.replaceDirectory) await rm(finalPaths[i]!, { recursive: true, force: true });
       await rename(tmp, finalPaths[i]!);
+      // rename(2) does nothing when both names are hard links of one file (a re-run placing the same
+      // image): the temporary name would stay behind.
+      await rm(tmp, { force: true });
     }
     return result;
   } catch (e) {

@@ -1,6 +1,6 @@
 // PID-tagged temporaries: leftovers of dead processes are swept, those of live ones and foreign names stay.
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,5 +76,13 @@ describe("util/temp", () => {
       }),
     ).rejects.toThrow("failed half way");
     expect((await readdir(d)).sort()).toEqual(["p.gz", "p.gz.sha256"]);
+  });
+
+  it("placing a hard link of the file already there leaves no temporary (rename(2) does nothing then)", async () => {
+    const d = join(dir, "samelink");
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, "image.raw"), "image");
+    await withAtomicOutput(join(d, "image.raw"), (tmp) => link(join(d, "image.raw"), tmp));
+    expect(await readdir(d)).toEqual(["image.raw"]);
   });
 });
