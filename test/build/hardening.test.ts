@@ -207,4 +207,32 @@ describe("inputs that hung or crashed the build", () => {
     const grown = await rejection((await build(field.join("\n"), "directory")).run, "LIMIT_EXCEEDED");
     expect(grown.location?.field).toBe("sources[0].content");
   });
+
+  it("a 20 MiB inline content (850 MB RSS) is refused by the spec size limit; up to it, content is spooled", async () => {
+    if (!ok) return;
+    const line = "line of text\n";
+    const yaml = (bytes: number) =>
+      `name: inline\nsources:\n  - type: file\n    path: usr/share/inline/x\n    content: |\n${`      ${line}`.repeat(Math.floor(bytes / (line.length + 6)))}`;
+    const huge = join(dir, "huge-inline.yaml");
+    await writeFile(huge, yaml(20 << 20));
+    const out = join(dir, "huge-inline-out");
+    const r = await cli(["build", huge, "--base", join(dir, "os-release"), "--out", out]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^sysextkit: error: ${huge}: the YAML file is \\d+ bytes; specs hold at most ${LIMITS.specBytes} bytes`,
+      ),
+    );
+    expect(r.stderr).toMatch(/from:/);
+    await nothingAt(out);
+    // Just under the limit: built, and unsquashfs reads the spooled content back unchanged.
+    const text = yaml(LIMITS.specBytes - 200);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(LIMITS.specBytes);
+    const { run } = await build(text);
+    const img = (await run).image;
+    const cat = await execa("unsquashfs", ["-cat", img, "usr/share/inline/x"], { stripFinalNewline: false });
+    const want = line.repeat(Math.floor((LIMITS.specBytes - 200) / (line.length + 6)));
+    expect(cat.stdout.length).toBe(want.length);
+    expect(cat.stdout === want).toBe(true);
+  }, 60_000);
 });
