@@ -205,3 +205,8 @@ export async function checkSignedSums(dir: string, refs: readonly SecretRef[]): 
   const why = await verifyDetached(new Uint8Array(sums), new Uint8Array(await readFile(sigPath)), keys);
   return why === undefined ? [] : [`${SIGNATURE_FILE}: ${why}`];
 }
+
+/** A signed release or feed verified without a keyring: said plainly (a failure unless checks are skipped). */
+export function gpgNotChecked(fingerprint: string | undefined): string {
+  return `${SIGNATURE_FILE}: signature NOT checked; pass --gpg-public KEYRING (the key ${fingerprint ?? "that signed it"}) or --no-signature-check`;
+}

@@ -6,7 +6,7 @@ import { loadTrust, type TrustOptions } from "../payload/trust.js";
 import { verifyPayload } from "../payload/verify.js";
 import { parseSha256Sums } from "./formats.js";
 import { releaseFiles, renderManifest } from "./generated.js";
-import { checkSignedSums } from "./gpg.js";
+import { checkSignedSums, gpgNotChecked } from "./gpg.js";
 import { releaseManifestSchema, type ReleaseManifest } from "./schema.js";
 import { sysupdateFailures } from "./sysupdate-check.js";
 
@@ -117,15 +117,17 @@ export async function verifyRelease(
     for (const f of await sysupdateFailures(dir, m, e)) if (!texts.has(f.split(":")[0]!)) failures.push(f);
   }
 
-  // SHA256SUMS.gpg: checked against the given keyrings; a signed release without them is only a warning.
+  // SHA256SUMS.gpg: checked against the given keyrings; a signed release without them fails like a payload
+  // without a trusted key, unless signature checks are skipped explicitly.
   if (options.gpgPublicKeys && options.gpgPublicKeys.length > 0)
     failures.push(...(await checkSignedSums(dir, options.gpgPublicKeys)));
   else if (signature && !listing.includes(signature))
     failures.push(`${signature}: named by manifest.json but missing`);
-  else if (signature)
-    warnings.push(
-      `${signature}: not checked; pass --gpg-public KEYRING (the key ${m.signature?.fingerprint ?? "that signed it"})`,
-    );
+  else if (signature) {
+    const why = gpgNotChecked(m.signature?.fingerprint);
+    if (trust.skip) warnings.push(why);
+    else failures.push(why);
+  }
   return done(m);
 }
 

@@ -62,7 +62,9 @@ export function registerVerify(program: Command): void {
       const { FEED_INDEX } = await import("../../manifest/feed.js");
       const feed = st.isDirectory() && (await exists(join(path, FEED_INDEX)));
       const report = feed
-        ? await (await import("../../manifest/feed-verify.js")).verifyFeed(path, gpg)
+        ? await (
+            await import("../../manifest/feed-verify.js")
+          ).verifyFeed(path, { ...gpg, ...(flags.signatureCheck ? {} : { noSignatureCheck: true }) })
         : st.isDirectory()
           ? await (await import("../../manifest/verify.js")).verifyRelease(path, { ...trust, ...gpg })
           : await (
@@ -72,12 +74,20 @@ export function registerVerify(program: Command): void {
       else {
         const check = "signatureCheck" in report ? report.signatureCheck : undefined;
         const verdict = report.ok
-          ? check && !check.checked
+          ? check && !check.checked && !("signed" in check && !check.signed)
             ? "OK (signatures NOT checked)"
             : "OK"
           : "FAILED";
         const lines = [`${verdict}: ${path}`];
-        if (check) {
+        if (check && "signed" in check) {
+          lines.push(
+            !check.signed
+              ? "  signatures: the feed is unsigned (no SHA256SUMS.gpg; hosts need Verify=false)"
+              : check.checked
+                ? "  signatures: SHA256SUMS.gpg was checked with the given keyring"
+                : "  signatures: SHA256SUMS.gpg NOT checked (--no-signature-check); nothing shows who made this",
+          );
+        } else if (check) {
           lines.push(
             check.checked
               ? `  signatures: the version-2 signature was checked with the trusted key ${check.trustedKey}`
