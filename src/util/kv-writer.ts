@@ -92,3 +92,11 @@ export function renderIni(
   }
   return parts.join("\n");
 }
+
+/**
+ * A value substituted into generated line-based text outside this writer (the `{{ var }}` of unit and
+ * config templates): refused, like every value here, when it holds a control character.
+ */
+export function checkLineValue(what: string, key: string, value: string, location?: ErrorLocation): void {
+  if (CONTROL.test(value)) refuse(what, key, value, location);
+}

@@ -4,6 +4,7 @@ import { sysupdateFiles } from "../../src/manifest/sysupdate.js";
 import { writeRelease } from "../../src/manifest/index.js";
 import { renderReleaseFile } from "../../src/release/release-file.js";
 import { extensionSpecSchema } from "../../src/spec/schema.js";
+import { renderTemplate } from "../../src/tree/sources/template.js";
 import { renderOemRelease, renderSetupUnit } from "../../src/tree/transform.js";
 import { renderEnvFile, renderIni } from "../../src/util/kv-writer.js";
 import { rejection, thrown } from "../helpers/errors.js";
@@ -98,5 +99,22 @@ describe("one test per generated file kind", () => {
       }),
       "SPEC_INVALID",
     );
+  });
+
+  it("templated units and configuration: a {{ var }} value with a line break is refused, naming the template line", () => {
+    const tmpl = "[Unit]\nDescription={{ displayName }}\n\n[Service]\nExecStart=/usr/bin/app\n";
+    expect(renderTemplate(tmpl, { displayName: "App\tone" }, "app.service.tmpl")).toContain(
+      "Description=App\tone\n",
+    );
+    for (const c of CONTROLS) {
+      const e = thrown(
+        () => renderTemplate(tmpl, { displayName: `App${c}ExecStartPre=/bin/evil` }, "app.service.tmpl"),
+        "SPEC_INVALID",
+      );
+      expect(e.message).toMatch(
+        /^template app\.service\.tmpl line 2: value of \{\{ displayName \}\} contains the control character/,
+      );
+      expect(e.location).toEqual({ file: "app.service.tmpl", line: 2 });
+    }
   });
 });
