@@ -108,6 +108,31 @@ describe.skipIf(!ok)("verify RELEASE_DIR reports release tampering", () => {
     ]);
   });
 
+  it("#9's files: the OS-keyed image, a transfer's pattern, the feature and a stray SHA256SUMS.gpg are reported", async () => {
+    const v = await tampered((c) => {
+      // A hard link of the published image: replaced, not written through.
+      rmSync(join(c, "oem-a_3815.2.0_x86-64.raw"));
+      writeFileSync(
+        join(c, "oem-a_3815.2.0_x86-64.raw"),
+        readFileSync(join(dir, "oem-a.raw")).subarray(4096),
+      );
+      const t = join(c, "oem-a.transfer");
+      writeFileSync(
+        t,
+        readFileSync(t, "utf8").replace(/^MatchPattern=oem-a-%w-@v-%a\.raw$/m, "MatchPattern=@v"),
+      );
+      appendFileSync(join(c, "oem-a.feature"), "Enabled=true\n");
+      writeFileSync(join(c, "SHA256SUMS.gpg"), "not a signature");
+    });
+    expect(v.failures).toEqual([
+      "SHA256SUMS.gpg: a file not listed in manifest.json (not part of this release)",
+      expect.stringMatching(/^oem-a_3815\.2\.0_x86-64\.raw: size \d+, manifest\.json says \d+$/),
+      expect.stringMatching(/^oem-a_3815\.2\.0_x86-64\.raw: sha256 [0-9a-f]{64}, manifest\.json says /),
+      expect.stringMatching(/^oem-a\.transfer: differs .* expected "MatchPattern=oem-a-%w-@v-%a\.raw"\)$/),
+      expect.stringMatching(/^oem-a\.feature: differs .* "Enabled=true", expected "\(end of file\)"\)$/),
+    ]);
+  });
+
   it("any change to a generated file (Omaha, Nebraska, checksums) is reported, naming the line", async () => {
     const v = await tampered((c) => {
       appendFileSync(join(c, "omaha-packages.xml"), "<!-- x -->\n");
