@@ -73,7 +73,7 @@ export async function loadGpgSigningKey(
         "pass the passphrase with --gpg-passphrase FILE, env:NAME or - (standard input)",
       );
     }
-    const pass = await readSecret(options.passphrase, { what: "OpenPGP passphrase" });
+    const pass = await readSecret(options.passphrase, { what: "OpenPGP passphrase", hideRef: true });
     try {
       key = await pgp.decryptKey({
         privateKey: key,

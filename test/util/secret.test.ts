@@ -80,6 +80,26 @@ describe("readSecret", () => {
     expect(e.location).toEqual({ file: f });
     expect(e.hint).toMatch(/env:NAME/);
   });
+
+  it("a passphrase or unarmoured base64 key given by value is never printed, not even as a file name", async () => {
+    const body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+    for (const [ref, opts] of [
+      ["hunter2 correct horse", { what: "OpenPGP passphrase", hideRef: true }],
+      [body, { what: "private key" }],
+      [`${body}\n${body}`, { what: "private key" }],
+    ] as const) {
+      const e = await rejection(readSecret(ref, opts), "KEY_INVALID");
+      const all = JSON.stringify({ m: e.message, h: e.hint, l: e.location, c: String(e.cause) });
+      expect(all).not.toContain("hunter2");
+      expect(all).not.toContain(body.slice(0, 20));
+      expect(e.message).toMatch(
+        /from a file whose name is not printed \(it may be the secret itself\): ENOENT$/,
+      );
+      expect(e.location).toBeUndefined();
+    }
+    expect(secretLabel("keys/real.pem")).toBe("file keys/real.pem");
+    expect(secretLabel("keys/real.pem", true)).not.toContain("real.pem");
+  });
 });
 
 describe("redactSecrets", () => {
