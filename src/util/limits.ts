@@ -20,10 +20,12 @@ export const LIMITS = {
   hostPathBytes: 4095,
   /**
    * Bytes of an extension-release file. systemd reads it with read_full_stream(), whose limit is
-   * READ_FULL_BYTES_MAX = 64 MiB - 1 (src/basic/fileio.c). Measured with a real merge: systemd 252
-   * (Debian 12) and 257 (Debian 13) both merge an image whose release file is 67,108,863 bytes; at
-   * 64 MiB + 4 KiB 252 ignores the image ("incompatible version"), from 65 MiB both fail with
-   * "Failed to read metadata for image: Protocol error".
+   * READ_FULL_BYTES_MAX = 64 MiB - 1 (src/basic/fileio.c). Measured with a real merge (squashfs, the
+   * release file's last line VERSION_ID=): systemd 252 (Debian 12) and 257 (Debian 13) both merge it at
+   * 67,108,863 bytes and still at 67,112,942; from 67,112,943 bytes on both read only the first
+   * 67,112,941 bytes, silently drop the rest and ignore the image ("incompatible version/image"); from
+   * 65 MiB both fail with "Failed to read metadata for image: Protocol error". The limit is systemd's own
+   * constant, 4,078 bytes below the measured cut, so a file within it is always read whole.
    */
   releaseFileBytes: 64 * 1024 * 1024 - 1,
   /**
