@@ -1,7 +1,6 @@
 // Loading extension.yaml: parse YAML, validate once with zod, report errors with file, line and field.
 import { dirname, resolve } from "node:path";
 import type { FixAdvice } from "../checks/advice.js";
-import { SysextError } from "../errors.js";
 import { parseYamlWithLines, readYamlFile, yamlPosition, yamlToJs } from "../util/yaml-position.js";
 import { validationError, type IssueHints, type Position } from "./issues.js";
 import { extensionSpecSchema, type ExtensionSpec } from "./schema.js";

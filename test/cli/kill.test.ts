@@ -6,16 +6,15 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch, verifyPayload, verifyRelease } from "../../src/index.js";
 import { copy, inPairs, killed, leftovers, succeed, sysextkit } from "../helpers/kill.js";
-import { haveTools } from "../helpers/tools.js";
+import { needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
 
 const arch = hostArch();
 let dir: string;
 let key: { priv: string; pub: string };
-let ok = true;
 
 beforeAll(async () => {
-  ok = await haveTools("mksquashfs", "bzip2", "openssl");
+  await needTools("mksquashfs", "bzip2", "openssl");
   dir = await mkdtemp(join(tmpdir(), "sysextkit-kill-"));
   key = genRsa(dir, "key");
   await writeFile(join(dir, "os-release"), "ID=testos\nVERSION_ID=1.0\n");
@@ -34,7 +33,6 @@ const buildArgs = (out: string) => [
 
 describe("killed and interrupted runs", () => {
   it("build: the old image or the new one, never a partial one; the next build removes the leftovers", async () => {
-    if (!ok) return;
     const old = join(dir, "build-old");
     await succeed(buildArgs(old), { tmp: join(dir, "t0"), epoch: "1" });
     const oldImage = await readFile(join(old, "hello.raw"));
@@ -59,7 +57,6 @@ describe("killed and interrupted runs", () => {
   });
 
   it("payload: the old pair, the new pair, or a pair verify calls incomplete; the next run completes it", async () => {
-    if (!ok) return;
     const tmp = join(dir, "tp");
     const img1 = join(dir, "payload-img1");
     const img2 = join(dir, "payload-img2");
@@ -107,7 +104,6 @@ describe("killed and interrupted runs", () => {
   });
 
   it("release: no release or the complete one; re-publishing keeps it complete at every point", async () => {
-    if (!ok) return;
     const args = (out: string) => [
       "release",
       "--extension",
@@ -159,7 +155,6 @@ describe("killed and interrupted runs", () => {
   });
 
   it("SIGINT and SIGTERM: an interrupted build, payload or release removes its temporary files itself", async () => {
-    if (!ok) return;
     const img = join(dir, "sig-img");
     await succeed(buildArgs(img), { tmp: join(dir, "ts") });
     const cases = [

@@ -5,12 +5,11 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch } from "../../src/index.js";
 import { cli, type CliResult } from "../helpers/cli.js";
-import { haveTools } from "../helpers/tools.js";
+import { needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
 
 const arch = hostArch();
 let dir: string;
-let ok = true;
 let pem: string;
 let pubPem: string;
 let image: string;
@@ -27,7 +26,7 @@ function expectNoKeyMaterial(r: CliResult): void {
 }
 
 beforeAll(async () => {
-  ok = await haveTools("mksquashfs", "openssl", "bzip2");
+  await needTools("mksquashfs", "openssl", "bzip2");
   dir = await mkdtemp(join(tmpdir(), "sysextkit-secrets-"));
   const k = genRsa(dir, "key");
   pem = await readFile(k.priv, "utf8");
@@ -39,7 +38,6 @@ beforeAll(async () => {
 
 describe("--key PEM text, env:NAME and - are accepted and never printed", () => {
   it("payload and verify with the key given by value, from the environment and from standard input", async () => {
-    if (!ok) return;
     const byValue = await cli(["payload", image, "--key", pem, "--out", join(dir, "v"), "--json"]);
     expect(byValue.exitCode, byValue.stderr).toBe(0);
     expectNoKeyMaterial(byValue);
@@ -66,7 +64,6 @@ describe("--key PEM text, env:NAME and - are accepted and never printed", () => 
   });
 
   it("a broken, encrypted or misplaced key given by value fails without echoing it", async () => {
-    if (!ok) return;
     const broken = pem.slice(0, 400);
     const runs = await Promise.all([
       cli(["payload", image, "--key", broken, "--out", join(dir, "x")]),
@@ -98,7 +95,6 @@ describe("--key PEM text, env:NAME and - are accepted and never printed", () => 
   });
 
   it("release signs with a key given by value and prints nothing of it", async () => {
-    if (!ok) return;
     const out = join(dir, "rel-ok");
     const r = await cli([
       "release",
