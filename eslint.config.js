@@ -25,4 +25,15 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  {
+    // Processes start through src/util/exec.ts (spawnTool, runBinary, runTool), which keeps output bytes exact.
+    files: ["src/**/*.ts"],
+    ignores: ["src/util/exec.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "execa", message: "use spawnTool/runBinary/runTool from src/util/exec.ts" }] },
+      ],
+    },
+  },
 );

@@ -1,7 +1,5 @@
 // The build pipeline: spec + base release -> assembled tree -> checks -> release file -> image, atomically.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SystemdArch } from "./base/arch.js";
 import { readBase, type BaseInput, type BaseRelease } from "./base/base.js";
@@ -23,6 +21,7 @@ import { addSource } from "./tree/sources/index.js";
 import { applyTransforms } from "./tree/transform.js";
 import { TreeBuilder, treeContentSize } from "./tree/tree.js";
 import { digestFile, resolveEpoch, withAtomicOutput } from "./util/fs.js";
+import { makeWorkDir } from "./util/temp.js";
 
 /** The templates shipped with the package. */
 export const DEFAULT_TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "templates");
@@ -145,7 +144,8 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   const builtins = builtinVars({ spec, base, arch: base.arch, specDir, templatesDir });
   const vars = resolveVars(spec, builtins, options.vars, specFile);
 
-  const workDir = await mkdtemp(join(tmpdir(), "sysextkit-build-"));
+  const work = await makeWorkDir("build");
+  const workDir = work.dir;
   try {
     const ctx: SourceContext = {
       specDir,
@@ -179,13 +179,14 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
     }
 
     let fields: Array<[string, string]>;
+    const nonStrictName = options.nonStrictName ?? spec.release.nonStrictName;
+    let releaseEntry: ReturnType<typeof releaseFileEntry>;
     try {
       fields = releaseFields({ name: spec.name, spec, base, version });
+      releaseEntry = releaseFileEntry(spec.name, fields, nonStrictName);
     } catch (e) {
       throw inSpec(e, specFile);
     }
-    const nonStrictName = options.nonStrictName ?? spec.release.nonStrictName;
-    const releaseEntry = releaseFileEntry(spec.name, fields, nonStrictName);
     builder.add(releaseEntry, "replace");
     describeBinding(spec.base.binding, findings);
     // Labels last, so that relocated and generated entries (the release file too) get theirs.
@@ -278,7 +279,7 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
       verity,
     });
   } finally {
-    await rm(workDir, { recursive: true, force: true });
+    await work.remove();
   }
 }
 

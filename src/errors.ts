@@ -34,6 +34,7 @@ export type ErrorCode =
   | "PAYLOAD_INVALID"
   | "RELEASE_INVALID"
   | "VERIFY_FAILED"
+  | "LIMIT_EXCEEDED"
   | "IO";
 
 export interface SysextErrorOptions {

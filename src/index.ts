@@ -1,5 +1,7 @@
 // The public API of sysextkit: everything a program needs; internals stay behind this entry.
 export { SysextError, isSysextError, type ErrorCode, type ErrorLocation } from "./errors.js";
+export { LIMITS } from "./util/limits.js";
+export { readSecret, secretLabel, redactSecrets, type SecretRef } from "./util/secret.js";
 export {
   buildExtension,
   DEFAULT_TEMPLATES_DIR,
@@ -52,8 +54,15 @@ export {
   createCompressedPayload,
   verifyPayload,
   keyFingerprint,
+  loadSigningKeys,
+  loadVerifyKey,
   signatureVersions,
   MAX_SIGNING_KEYS,
+  type SigningKey,
+  type SigningKeyInput,
+  type VerifyKey,
+  type VerifyKeyInput,
+  type TrustOptions,
   type CreatePayloadOptions,
   type PayloadProgress,
   type PayloadResult,
@@ -106,7 +115,12 @@ export { signImage, type SignImageOptions, type SignImageResult } from "./image/
 export { verifyImage, type ImageVerifyOptions, type ImageVerifyReport } from "./image/ddi/verify.js";
 export type { VerityInfo, VerityRequest } from "./image/ddi/produce.js";
 export type { SignerInput } from "./image/ddi/signature.js";
-export { writeTrust, STRICT_SYSEXT_POLICY, type TrustOptions, type TrustResult } from "./release/trust.js";
+export {
+  writeTrust,
+  STRICT_SYSEXT_POLICY,
+  type TrustOptions as WriteTrustOptions,
+  type TrustResult,
+} from "./release/trust.js";
 export {
   parseImagePolicy,
   evaluatePolicy,

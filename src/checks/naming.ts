@@ -5,12 +5,10 @@ import { EXTENSION_RELEASE_DIR } from "../release/release-file.js";
 import type { TreeBuilder } from "../tree/tree.js";
 import type { FileEntry } from "../tree/types.js";
 import { parseEnvFile } from "../util/env-file.js";
+import { LIMITS } from "../util/limits.js";
 import type { Finding } from "./finding.js";
 import type { CheckContext } from "./index.js";
 import { sortedPaths } from "./layout.js";
-
-/** Release files are tiny; anything bigger is not one. */
-const MAX_RELEASE_SIZE = 64 * 1024;
 
 export function checkReleaseFile(builder: TreeBuilder, ctx: CheckContext): Finding[] {
   const dir = builder.get(EXTENSION_RELEASE_DIR);
@@ -64,6 +62,17 @@ export function checkReleaseFile(builder: TreeBuilder, ctx: CheckContext): Findi
     });
     return out;
   }
+  const size = entry.content.kind === "bytes" ? entry.content.data.byteLength : entry.content.size;
+  if (size > LIMITS.releaseFileBytes) {
+    out.push({
+      code: "release-file-too-large",
+      severity: "error",
+      path: expected,
+      message: `${expected} is ${size} bytes; systemd reads release files of at most ${LIMITS.releaseFileBytes} bytes (64 MiB - 1) and refuses the image`,
+      hint: "shorten the values that go into it (metadata.displayName, release.extra, ...)",
+    });
+    return out;
+  }
   let fields: Map<string, string>;
   try {
     fields = parseEnvFile(readSmall(entry), expected);
@@ -105,7 +114,6 @@ export function checkReleaseFile(builder: TreeBuilder, ctx: CheckContext): Findi
 function readSmall(entry: FileEntry): string {
   const c = entry.content;
   if (c.kind === "bytes") return new TextDecoder().decode(c.data);
-  if (c.size > MAX_RELEASE_SIZE) throw new Error(`file is ${c.size} bytes, too large for a release file`);
   const buf = Buffer.alloc(c.size);
   const fd = openSync(c.path, "r");
   try {

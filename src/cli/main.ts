@@ -14,6 +14,7 @@ import { registerSchema } from "./commands/schema.js";
 import { registerSign } from "./commands/sign.js";
 import { registerTrust } from "./commands/trust.js";
 import { printJson, reportError, wantsStack } from "./output.js";
+import { redactSecrets } from "../util/secret.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -29,6 +30,8 @@ export function createProgram(): Command {
     .description("Build systemd-sysext images bound to a base OS release, with update payloads and manifests")
     .version(version())
     .showHelpAfterError("(run with --help for usage)")
+    // An argument holding key material (a PEM given by value in the wrong place) is never echoed.
+    .configureOutput({ writeErr: (s) => process.stderr.write(redactSecrets(s)) })
     .exitOverride();
   for (const register of [
     registerBuild,
@@ -67,7 +70,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
         return 0;
       // commander has printed its message on stderr; --json callers also get it as a JSON error object.
       if (json) {
-        const message = e.message.replace(/^error: /, "");
+        const message = redactSecrets(e.message.replace(/^error: /, ""));
         printJson({ error: { code: "USAGE", message, hint: "run with --help for usage" } });
       }
       return 2;

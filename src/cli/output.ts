@@ -1,6 +1,7 @@
 // CLI output: human text or JSON, progress on a terminal, and error -> exit code mapping.
 import type { Finding } from "../checks/finding.js";
 import { isSysextError, type ErrorCode } from "../errors.js";
+import { redactSecrets } from "../util/secret.js";
 
 export interface GlobalFlags {
   readonly json?: boolean;
@@ -26,7 +27,8 @@ export function printJson(value: unknown, options: { raw?: boolean } = {}): void
     !options.raw && value !== null && typeof value === "object" && !Array.isArray(value)
       ? { schemaVersion: JSON_SCHEMA_VERSION, ...value }
       : value;
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  // redactSecrets is the last guard: key material given by value never reaches the output.
+  process.stdout.write(`${redactSecrets(JSON.stringify(out, null, 2))}\n`);
 }
 
 /** Whether the user asked for stack traces: --verbose on the command line, or DEBUG naming sysextkit (or "*", "1"). */
@@ -62,15 +64,16 @@ export function reportError(e: unknown, json: boolean, verbose = wantsStack()): 
   const err = (e instanceof Error ? e : new Error(String(e))) as Error;
   if (isSysextError(e)) {
     if (json) printJson({ error: e.toJSON() });
-    process.stderr.write(`sysextkit: error: ${e.describe()}\n`);
+    process.stderr.write(`sysextkit: error: ${redactSecrets(e.describe())}\n`);
     if (!json && Array.isArray(e.details)) {
       for (const d of e.details as Array<Partial<Finding> & { message?: string }>) {
-        if (d.severity) process.stderr.write(`  ${formatFinding(d as Finding)}\n`);
+        if (d.severity) process.stderr.write(`  ${redactSecrets(formatFinding(d as Finding))}\n`);
       }
     }
     if (verbose) {
-      process.stderr.write(`${err.stack ?? ""}\n`);
-      for (const c of causes(e)) process.stderr.write(`caused by: ${(c as Error)?.stack ?? String(c)}\n`);
+      process.stderr.write(`${redactSecrets(err.stack ?? "")}\n`);
+      for (const c of causes(e))
+        process.stderr.write(`caused by: ${redactSecrets((c as Error)?.stack ?? String(c))}\n`);
     }
     return exitCodeFor(e.code);
   }
@@ -81,12 +84,14 @@ export function reportError(e: unknown, json: boolean, verbose = wantsStack()): 
     });
   }
   process.stderr.write(
-    `sysextkit: internal error: ${err.message.split("\n")[0]}${where ? ` (at ${where})` : ""}\n` +
-      (verbose
-        ? `${err.stack ?? String(e)}\n${causes(e)
-            .map((c) => `caused by: ${(c as Error)?.stack ?? String(c)}\n`)
-            .join("")}`
-        : "  hint: this is a bug in sysextkit or an unexpected condition; run again with --verbose (or DEBUG=sysextkit) for the stack trace and report it\n"),
+    redactSecrets(
+      `sysextkit: internal error: ${err.message.split("\n")[0]}${where ? ` (at ${where})` : ""}\n` +
+        (verbose
+          ? `${err.stack ?? String(e)}\n${causes(e)
+              .map((c) => `caused by: ${(c as Error)?.stack ?? String(c)}\n`)
+              .join("")}`
+          : "  hint: this is a bug in sysextkit or an unexpected condition; run again with --verbose (or DEBUG=sysextkit) for the stack trace and report it\n"),
+    ),
   );
   return 1;
 }

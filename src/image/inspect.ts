@@ -1,6 +1,5 @@
 // Reads an image back: format by magic, file list, extension-release files, their content and strict xattr.
-import { lstat, mkdtemp, open, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, open, readFile, readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { SysextError } from "../errors.js";
 import { comparePaths } from "../tree/paths.js";
@@ -8,6 +7,8 @@ import { parseEnvFile } from "../util/env-file.js";
 import { runTool } from "../util/exec.js";
 import { digestFile } from "../util/fs.js";
 import type { VeritySummary } from "./ddi/describe.js";
+import { LIMITS } from "../util/limits.js";
+import { makeWorkDir } from "../util/temp.js";
 import { EROFS_MAGIC, ErofsReader } from "./erofs-reader.js";
 import { listDirectory, listSquashfs, splitDev, type ImageFile, type ImageFileType } from "./listing.js";
 import { readUserXattrs } from "./xattrs.js";
@@ -69,7 +70,8 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
   if (await isGptFile(path)) return inspectDdi(path);
   const format = await detectFormat(path);
   const name = basename(path).replace(/\.raw$/, "");
-  const scratch = await mkdtemp(join(tmpdir(), "sysextkit-inspect-"));
+  const work = await makeWorkDir("inspect");
+  const scratch = work.dir;
   try {
     let files: ImageFile[];
     let release: ReleaseData;
@@ -119,7 +121,7 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
       ...(format === "directory" ? {} : await sidecarSummary(path)),
     };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await work.remove();
   }
 }
 
@@ -139,7 +141,8 @@ async function sidecarSummary(path: string): Promise<{ verity?: VeritySummary }>
 /** A DDI: its partitions and signer, and everything else read from the file system in its root partition. */
 async function inspectDdi(path: string): Promise<ImageInfo> {
   const { describeDdi } = await import("./ddi/describe.js");
-  const scratch = await mkdtemp(join(tmpdir(), "sysextkit-inspect-ddi-"));
+  const work = await makeWorkDir("inspect-ddi");
+  const scratch = work.dir;
   try {
     // The root partition is inspected under the DDI's own name, so the release file is matched as for the DDI.
     const fsFile = join(scratch, basename(path));
@@ -166,7 +169,7 @@ async function inspectDdi(path: string): Promise<ImageInfo> {
       verity,
     };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await work.remove();
   }
 }
 
@@ -174,9 +177,6 @@ interface ReleaseData {
   contents: Record<string, string>;
   strict: Record<string, string>;
 }
-
-/** Release files are tiny; a bigger one is not read into memory. */
-const MAX_RELEASE_FILE = 1 << 20;
 
 /** The release files below `root` (an extracted or directory image); symlinks are never followed. */
 async function readReleaseDir(root: string): Promise<ReleaseData> {
@@ -194,13 +194,13 @@ async function readReleaseDir(root: string): Promise<ReleaseData> {
     const p = join(dir, n);
     const st = await lstat(p);
     if (!st.isFile()) continue;
-    if (st.size > MAX_RELEASE_FILE) {
+    if (st.size > LIMITS.releaseFileBytes) {
       throw new SysextError(
         "IMAGE_INVALID",
-        `${RELEASE_DIR}/${n} is ${st.size} bytes, too large for a release file`,
+        `${RELEASE_DIR}/${n} is ${st.size} bytes; systemd reads release files of at most ${LIMITS.releaseFileBytes} bytes (64 MiB - 1)`,
         {
           location: { file: p },
-          hint: "release files are a few KEY=value lines; rebuild the image",
+          hint: "release files are a few KEY=value lines; rebuild the image (sysextkit build refuses such a file)",
         },
       );
     }

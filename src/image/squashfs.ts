@@ -1,10 +1,9 @@
 // squashfs backend: the tree as a tar stream piped into `mksquashfs - OUT -tar` with reproducible flags.
-import { execa } from "execa";
 import { pipeline } from "node:stream/promises";
 import { SysextError } from "../errors.js";
 import type { Compression } from "../spec/schema.js";
 import { treeContentSize } from "../tree/tree.js";
-import { requireTool, toolEnv } from "../util/exec.js";
+import { requireTool, spawnTool, toolEnv } from "../util/exec.js";
 import { padTo4096, type BackendOptions } from "./backend.js";
 import { treeToTar } from "./tar-writer.js";
 
@@ -89,7 +88,7 @@ export async function writeSquashfs(o: BackendOptions & { readonly offset?: numb
     epoch: o.epoch,
     ...(o.onProgress ? { onBytes: (n: number) => o.onProgress!(n, total) } : {}),
   });
-  const child = execa(bin, ["-", o.out, "-tar", ...flags], {
+  const child = spawnTool(bin, ["-", o.out, "-tar", ...flags], {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

@@ -1,5 +1,4 @@
 // Staging: write a Tree out as a real directory (exact modes, xattrs, one mtime) for mkfs.erofs or debugging.
-import { execa } from "execa";
 import { createReadStream, createWriteStream } from "node:fs";
 import { chmod, lutimes, mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,7 +8,8 @@ import { SysextError } from "../errors.js";
 import { isTreePath, parentOf } from "../tree/paths.js";
 import type { Tree } from "../tree/tree.js";
 import type { DeviceEntry, FileEntry } from "../tree/types.js";
-import { requireTool } from "../util/exec.js";
+import { requireTool, spawnTool } from "../util/exec.js";
+import { abbreviate, limitError, LIMITS } from "../util/limits.js";
 
 export interface StageOptions {
   readonly epoch: number;
@@ -24,6 +24,7 @@ export interface StageOptions {
  * touches a directory's time again. Owners are whoever runs this (root in a real build).
  */
 export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Promise<void> {
+  checkStagedPaths(tree, dir);
   await mkdir(dir, { mode: 0o755 });
   await chmod(dir, 0o755);
   const withXattrs = tree.entries.filter((e) => e.xattrs && Object.keys(e.xattrs).length > 0);
@@ -61,7 +62,7 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
         const raw = e.xattrs![name]!;
         const value = `0x${(typeof raw === "string" ? Buffer.from(raw, "utf8") : Buffer.from(raw)).toString("hex")}`;
         try {
-          await execa(setfattr, ["-h", "-n", name, "-v", value, join(dir, e.path)]);
+          await spawnTool(setfattr, ["-h", "-n", name, "-v", value, join(dir, e.path)]);
         } catch (err) {
           throw new SysextError("IO", `cannot set xattr ${name} on ${e.path} (${e.origin})`, {
             cause: err,
@@ -79,6 +80,22 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
     await lutimes(join(dir, e.path), t, t);
   }
   await lutimes(dir, t, t);
+}
+
+/**
+ * Every entry is created at `dir/<path>` on this machine, which must fit PATH_MAX: the limit of the
+ * erofs and directory backends is therefore LIMITS.hostPathBytes minus the length of `dir`. Checked
+ * before anything is written, naming the entry.
+ */
+function checkStagedPaths(tree: Tree, dir: string): void {
+  const room = LIMITS.hostPathBytes - Buffer.byteLength(dir) - 1;
+  for (const e of tree.entries) {
+    if (Buffer.byteLength(e.path) <= room) continue;
+    throw limitError(
+      `${abbreviate(e.path)} (${e.origin}) is ${Buffer.byteLength(e.path)} bytes; the erofs and directory backends create it below ${dir}, which leaves ${room} bytes within PATH_MAX (${LIMITS.hostPathBytes + 1})`,
+      "use the squashfs format (no staging), a shorter TMPDIR or output directory, or shorten the path in its source",
+    );
+  }
 }
 
 function ancestors(path: string): string[] {
@@ -140,7 +157,7 @@ async function makeNode(e: DeviceEntry, p: string): Promise<void> {
         ? ["b", String(e.devMajor ?? 0), String(e.devMinor ?? 0)]
         : ["p"];
   try {
-    await execa(mknod, ["-m", "0600", p, ...kind]);
+    await spawnTool(mknod, ["-m", "0600", p, ...kind]);
   } catch (err) {
     throw new SysextError("FORMAT_UNSUPPORTED", `cannot create ${e.type} node ${e.path} (${e.origin})`, {
       cause: err,

@@ -1,9 +1,8 @@
 // Reads the user xattrs of files on disk with GNU tar's PAX records (tar is Essential on Debian; no getfattr needed).
-import { execa } from "execa";
 import tar from "tar-stream";
 import { SysextError } from "../errors.js";
 import { paxXattrs } from "../tree/sources/tar-reader.js";
-import { requireTool } from "../util/exec.js";
+import { requireTool, spawnTool } from "../util/exec.js";
 
 /**
  * The `user.*` xattrs of `names` (paths relative to `dir`, never followed when they are symlinks), read
@@ -17,7 +16,7 @@ export async function readUserXattrs(
   const out: Record<string, Record<string, string>> = {};
   if (names.length === 0) return out;
   const bin = await requireTool("tar");
-  const child = execa(
+  const child = spawnTool(
     bin,
     ["--xattrs", "--xattrs-include=user.*", "--no-recursion", "-C", dir, "-cf", "-", "--", ...names],
     { encoding: "buffer", buffer: { stdout: false }, stdout: "pipe", reject: false },

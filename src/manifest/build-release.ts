@@ -1,6 +1,4 @@
 // Build a whole release: every extension for every architecture, then payloads and manifests per architecture.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { normalizeArch, type SystemdArch } from "../base/arch.js";
 import { readBase } from "../base/base.js";
@@ -10,9 +8,10 @@ import type { CompressionKind } from "../payload/compressed.js";
 import { loadSpecFile } from "../spec/load.js";
 import type { ImageFormat } from "../spec/schema.js";
 import type { SignerInput } from "../image/ddi/signature.js";
-import { loadSigningKeys } from "../payload/sign.js";
+import { loadSigningKeys, type SigningKeyInput } from "../payload/sign.js";
 import { exists, writeFileAtomic } from "../util/fs.js";
 import type { SecretRef } from "../util/secret.js";
+import { withWorkDir } from "../util/temp.js";
 import { exportPublicKeyring, loadGpgSigningKey } from "./gpg.js";
 import { planRelease, type ReleasePlan } from "./release-plan.js";
 import { publishRelease, type ReleaseResult } from "./release.js";
@@ -25,7 +24,8 @@ export interface BuildReleaseOptions {
   /** extension.yaml files (default: the catalog). */
   readonly extensions?: readonly string[];
   readonly outDir: string;
-  readonly keys: readonly string[];
+  /** Signing keys (throwaway first, real last): file paths, env:NAME, - (standard input) or PEM text. */
+  readonly keys: readonly SigningKeyInput[];
   readonly vars?: Readonly<Record<string, string>>;
   readonly mainPayload?: string;
   readonly baseUrl?: string;
@@ -65,7 +65,7 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
       hint: "pass --key PRIVATE.pem (create one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem)",
     });
   }
-  await loadSigningKeys(options.keys);
+  const keys = await loadSigningKeys(options.keys);
   if (options.gpgExportPublic !== undefined && options.gpgKey === undefined) {
     throw new SysextError(
       "USAGE",
@@ -106,9 +106,8 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
     }
   }
   const arches = options.architectures.map((a) => normalizeArch(a, "--arch"));
-  const work = await mkdtemp(join(tmpdir(), "sysextkit-release-"));
-  const plans: Array<{ arch: SystemdArch; plan: ReleasePlan; builds: BuildResult[] }> = [];
-  try {
+  return withWorkDir("release", async (work) => {
+    const plans: Array<{ arch: SystemdArch; plan: ReleasePlan; builds: BuildResult[] }> = [];
     for (const arch of arches) {
       const base = await readBase({ path: options.base, arch });
       if (!base.versionId) {
@@ -153,7 +152,7 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
           ...(b.version !== undefined ? { sysextVersionId: b.version } : {}),
           nonStrictName: b.nonStrictName,
         })),
-        keys: options.keys,
+        keys,
         ...(options.mainPayload ? { mainPayload: { file: options.mainPayload } } : {}),
         ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
         ...(options.sysupdateUrl ? { sysupdateUrl: options.sysupdateUrl } : {}),
@@ -178,7 +177,5 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuildR
     if (gpgKey && options.gpgExportPublic !== undefined)
       await writeFileAtomic(options.gpgExportPublic, exportPublicKeyring(gpgKey));
     return { builds, releases };
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }

@@ -2,10 +2,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { digestFile } from "../util/fs.js";
+import { tempOwner } from "../util/temp.js";
 import { FEED_INDEX } from "./feed.js";
 import { feedSchema, newestImages, type Feed, type FeedNewest } from "./feed-schema.js";
 import { parseSha256Sums } from "./formats.js";
-import { checkSignedSums, SIGNATURE_FILE } from "./gpg.js";
+import { checkSignedSums, gpgNotChecked, SIGNATURE_FILE } from "./gpg.js";
 import {
   matchPattern,
   extensionPattern,
@@ -22,12 +23,18 @@ export interface FeedVerifyReport {
   readonly feed?: Feed;
   /** What systemd-sysupdate on each OS release picks: the newest image per extension and architecture. */
   readonly newest: FeedNewest[];
+  /** Whether the feed is signed, and whether SHA256SUMS.gpg was checked against a keyring. */
+  readonly signatureCheck: { readonly signed: boolean; readonly checked: boolean };
 }
 
 /** Check a feed written by updateFeed; never throws for a bad feed (only for an unreadable keyring). */
 export async function verifyFeed(
   dir: string,
-  options: { readonly gpgPublicKeys?: readonly string[] } = {},
+  options: {
+    readonly gpgPublicKeys?: readonly string[];
+    /** Accept a signed feed without a keyring (the report then says the signature was not checked). */
+    readonly noSignatureCheck?: boolean;
+  } = {},
 ): Promise<FeedVerifyReport> {
   const failures: string[] = [];
   const warnings: string[] = [];
@@ -36,7 +43,14 @@ export async function verifyFeed(
     feed = feedSchema.parse(JSON.parse(await readFile(join(dir, FEED_INDEX), "utf8")));
   } catch (e) {
     failures.push(`${FEED_INDEX}: missing or invalid: ${(e as Error).message.split("\n")[0]}`);
-    return { ok: false, dir, failures, warnings, newest: [] };
+    return {
+      ok: false,
+      dir,
+      failures,
+      warnings,
+      newest: [],
+      signatureCheck: { signed: false, checked: false },
+    };
   }
   const sumsText = await readFile(join(dir, "SHA256SUMS"), "utf8").catch(() => undefined);
   const sums = sumsText === undefined ? undefined : parseSha256Sums(sumsText);
@@ -92,13 +106,27 @@ export async function verifyFeed(
       failures.push(`SHA256SUMS: lists ${extra}, which ${FEED_INDEX} does not name`);
   }
   const known = new Set([...sha.keys(), FEED_INDEX, "SHA256SUMS", SIGNATURE_FILE]);
-  for (const n of await readdir(dir)) if (!known.has(n)) failures.push(`${n}: not part of the feed`);
-
-  if (options.gpgPublicKeys && options.gpgPublicKeys.length > 0)
-    failures.push(...(await checkSignedSums(dir, options.gpgPublicKeys)));
-  else if (feed.signature)
-    warnings.push(
-      `${SIGNATURE_FILE}: not checked; pass --gpg-public KEYRING (the key ${feed.signature.fingerprint})`,
+  const leftovers: string[] = [];
+  for (const n of await readdir(dir)) {
+    if (known.has(n)) continue;
+    if (tempOwner(n) !== undefined) leftovers.push(n);
+    else failures.push(`${n}: not part of the feed`);
+  }
+  // feed.json, SHA256SUMS and SHA256SUMS.gpg are written under temporary names before any is renamed:
+  // such a name means an update is under way or was killed between the renames.
+  if (leftovers.length > 0)
+    failures.unshift(
+      `incomplete: ${leftovers.sort().join(", ")} left by an interrupted update (run sysextkit feed again)`,
     );
-  return { ok: failures.length === 0, dir, failures, warnings, feed, newest };
+
+  const checked = options.gpgPublicKeys !== undefined && options.gpgPublicKeys.length > 0;
+  if (checked) failures.push(...(await checkSignedSums(dir, options.gpgPublicKeys!)));
+  else if (feed.signature) {
+    // Like a payload without a trusted key: a signed feed verified without its keyring fails unless skipped.
+    const why = gpgNotChecked(feed.signature.fingerprint);
+    if (options.noSignatureCheck) warnings.push(why);
+    else failures.push(why);
+  }
+  const signatureCheck = { signed: feed.signature !== undefined, checked };
+  return { ok: failures.length === 0, dir, failures, warnings, feed, newest, signatureCheck };
 }

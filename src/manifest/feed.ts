@@ -6,10 +6,10 @@
 // newest image of each OS release, and rewrites feed.json, SHA256SUMS and SHA256SUMS.gpg. Published
 // names are immutable: an image already in the feed with other content is refused.
 import { createHash } from "node:crypto";
-import { copyFile, link, mkdir, readdir, readFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { SysextError } from "../errors.js";
-import { digestFile, exists, withAtomicOutput, writeFileAtomic } from "../util/fs.js";
+import { digestFile, exists, withAtomicOutput, withAtomicOutputs, writeFileAtomic } from "../util/fs.js";
 import { withLock } from "../util/lock.js";
 import type { SecretRef } from "../util/secret.js";
 import {
@@ -200,17 +200,11 @@ async function applyToFeed(
   }
   const all = [...images.values()].sort((a, b) => (a.file < b.file ? -1 : 1));
   checkConsistent(all);
-  for (const [src, dest] of toPlace) await place(src, dest);
 
   const newest = newestImages(all);
   const osImages = newest
     .map((n) => ({ file: osImageName(n.name, n.osVersion, n.arch), image: n.file }))
     .sort((a, b) => (a.file < b.file ? -1 : 1));
-  const oldAlias = new Map((old?.osImages ?? []).map((a) => [a.file, a.image] as const));
-  for (const a of osImages)
-    if (oldAlias.get(a.file) !== a.image || !(await exists(join(dir, a.file))))
-      await place(join(dir, a.image), join(dir, a.file));
-
   const feed: Feed = {
     schemaVersion: 1,
     images: all,
@@ -225,9 +219,29 @@ async function applyToFeed(
     { name: FEED_INDEX, sha256: createHash("sha256").update(feedText).digest("hex") },
   ];
   const sumsText = renderSha256Sums(sums);
-  await writeFileAtomic(join(dir, FEED_INDEX), feedText);
-  await writeFileAtomic(join(dir, "SHA256SUMS"), sumsText);
-  if (key) await writeFileAtomic(join(dir, SIGNATURE_FILE), await signDetached(Buffer.from(sumsText), key));
+  // Signed before anything in the feed changes: a key that cannot sign leaves the old feed as it was.
+  const signature = key ? await signDetached(Buffer.from(sumsText), key) : undefined;
+
+  for (const [src, dest] of toPlace) await place(src, dest);
+  const oldAlias = new Map((old?.osImages ?? []).map((a) => [a.file, a.image] as const));
+  for (const a of osImages)
+    if (oldAlias.get(a.file) !== a.image || !(await exists(join(dir, a.file))))
+      await place(join(dir, a.image), join(dir, a.file));
+
+  // feed.json, SHA256SUMS and SHA256SUMS.gpg are published together: all three are written under
+  // temporary names first, then renamed with the signature last. A run killed between the renames leaves
+  // its PID-tagged temporaries, which verifyFeed reports as "incomplete" and the next run removes.
+  const published = [
+    { file: join(dir, FEED_INDEX), data: feedText },
+    { file: join(dir, "SHA256SUMS"), data: sumsText },
+    ...(signature ? [{ file: join(dir, SIGNATURE_FILE), data: signature }] : []),
+  ];
+  await withAtomicOutputs(
+    published.map((p) => p.file),
+    async (tmps) => {
+      for (const [i, p] of published.entries()) await writeFile(tmps[i]!, p.data, { mode: 0o644 });
+    },
+  );
   const files = [...sums.map((s) => s.name), "SHA256SUMS", ...(key ? [SIGNATURE_FILE] : [])].sort();
   return { dir, feed, added, files, newest };
 }

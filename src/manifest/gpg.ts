@@ -73,7 +73,7 @@ export async function loadGpgSigningKey(
         "pass the passphrase with --gpg-passphrase FILE, env:NAME or - (standard input)",
       );
     }
-    const pass = await readSecret(options.passphrase, { what: "OpenPGP passphrase" });
+    const pass = await readSecret(options.passphrase, { what: "OpenPGP passphrase", hideRef: true });
     try {
       key = await pgp.decryptKey({
         privateKey: key,
@@ -204,4 +204,9 @@ export async function checkSignedSums(dir: string, refs: readonly SecretRef[]): 
   if (!sums) return [`${SIGNATURE_FILE}: SHA256SUMS is missing, nothing to check the signature against`];
   const why = await verifyDetached(new Uint8Array(sums), new Uint8Array(await readFile(sigPath)), keys);
   return why === undefined ? [] : [`${SIGNATURE_FILE}: ${why}`];
+}
+
+/** A signed release or feed verified without a keyring: said plainly (a failure unless checks are skipped). */
+export function gpgNotChecked(fingerprint: string | undefined): string {
+  return `${SIGNATURE_FILE}: signature NOT checked; pass --gpg-public KEYRING (the key ${fingerprint ?? "that signed it"}) or --no-signature-check`;
 }

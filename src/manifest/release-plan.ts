@@ -1,16 +1,18 @@
 // Planning a release directory: validate inputs, hash images, load keys, refuse an outDir holding another release.
-import { readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { isSystemdArch } from "../base/arch.js";
 import type { Finding } from "../checks/finding.js";
 import { SysextError } from "../errors.js";
 import { digestFile, exists, type FileDigest } from "../util/fs.js";
+import { tempOwner } from "../util/temp.js";
 import type { CompressionKind } from "../payload/compressed.js";
 import { requireBlockMultiple } from "../payload/image-io.js";
-import { loadSigningKeys } from "../payload/sign.js";
+import type { SigningKey } from "../payload/keys.js";
+import { loadSigningKeys, type SigningKeyInput } from "../payload/sign.js";
 import type { SecretRef } from "../util/secret.js";
 import { loadGpgSigningKey, type GpgSigningKey } from "./gpg.js";
-import { extensionUpdateVersion, osImageName, publishedImageName } from "./sysupdate.js";
+import { extensionUpdateVersion, osImageName, publishedImageName, sysupdateFiles } from "./sysupdate.js";
 import { releaseManifestSchema, type MainPayload, type ReleaseManifest } from "./schema.js";
 
 export interface ReleaseExtensionInput {
@@ -29,8 +31,11 @@ export interface WriteReleaseOptions {
   readonly outDir: string;
   readonly base: { readonly id: string; readonly versionId: string };
   readonly extensions: readonly ReleaseExtensionInput[];
-  /** PEM RSA private keys for the CrAU payloads, throwaway first, real key last (at most 3). */
-  readonly keys: readonly string[];
+  /**
+   * RSA private keys for the CrAU payloads, throwaway first, real key last (at most 3): each a file path,
+   * `env:NAME`, `-` (standard input), PEM text given by value (util/secret), or an already loaded key.
+   */
+  readonly keys: readonly SigningKeyInput[];
   readonly mainPayload?: { readonly file: string } | MainPayload;
   readonly baseUrl?: string;
   /** Where systemd-sysupdate fetches from (Path= of the source drop-ins); default baseUrl. */
@@ -61,6 +66,8 @@ export interface ReleasePlan {
   /** The key that signs SHA256SUMS, loaded and unlocked. */
   readonly gpgKey: GpgSigningKey | undefined;
   readonly compressed: readonly CompressionKind[];
+  /** The signing keys, loaded once. */
+  readonly keys: readonly SigningKey[];
   /** manifest.json without its extensions (they are filled in once every file is hashed). */
   readonly skeleton: ReleaseManifest;
   readonly findings: readonly Finding[];
@@ -202,6 +209,9 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
       "extensions",
     );
   }
+  // A URL that cannot be written into a sysupdate file (control characters) is refused before any work.
+  const sysupdateUrl = options.sysupdateUrl ?? options.baseUrl;
+  if (sysupdateUrl !== undefined) sysupdateFiles(exts[0]!.name, { verify: false, url: sysupdateUrl });
   const imageDigests: FileDigest[] = [];
   const findings: Finding[] = [];
   const updateVersions: string[] = [];
@@ -225,7 +235,6 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
           ...(options.gpgPassphrase ? { passphrase: options.gpgPassphrase } : {}),
         })
       : options.gpgKey;
-  const sysupdateUrl = options.sysupdateUrl ?? options.baseUrl;
   const main = await resolveMain(options.mainPayload);
   const compressed = [...new Set(options.compressed ?? [])].sort();
   const skeleton: ReleaseManifest = {
@@ -264,15 +273,34 @@ export async function planRelease(options: WriteReleaseOptions): Promise<Release
     updateVersions,
     gpgKey,
     compressed,
+    keys,
     skeleton,
     findings,
   };
 }
 
-/** An outDir whose manifest.json describes another release (or cannot be read) is never overwritten. */
+/**
+ * An outDir whose manifest.json describes another release (or cannot be read), or that holds files but no
+ * release, is never written into. Leftovers of killed runs (PID-tagged temporary names) do not count.
+ */
 async function refuseOtherRelease(outDir: string, planned: string): Promise<void> {
   const manifestPath = join(outDir, "manifest.json");
-  if (!(await exists(manifestPath))) return;
+  if (!(await exists(manifestPath))) {
+    const names = (await readdir(outDir).catch(() => [] as string[])).filter(
+      (n) => tempOwner(n) === undefined,
+    );
+    if (names.length > 0) {
+      throw new SysextError(
+        "OUTPUT_EXISTS",
+        `${outDir} is not empty and holds no release (no manifest.json)`,
+        {
+          location: { file: outDir },
+          hint: `choose an empty output directory; ${outDir} holds ${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""}`,
+        },
+      );
+    }
+    return;
+  }
   let same = false;
   try {
     same =

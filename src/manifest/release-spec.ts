@@ -1,12 +1,11 @@
 // The release spec (release.yaml): which extensions to build for which base and architectures, and how to publish.
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { SysextError } from "../errors.js";
 import { validationError } from "../spec/issues.js";
 import { architectureName } from "../spec/schema.js";
 import { catalogFiles, resolveSpecRef } from "../spec/catalog.js";
-import { parseYamlWithLines, yamlPosition } from "../util/yaml-position.js";
+import { parseYamlWithLines, readYamlFile, yamlPosition, yamlToJs } from "../util/yaml-position.js";
 
 export const releaseSpecSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -47,15 +46,9 @@ export async function loadReleaseSpec(
   file: string,
 ): Promise<{ spec: ReleaseSpec; dir: string; file: string }> {
   const abs = resolve(file);
-  const text = await readFile(abs, "utf8").catch((e: unknown) => {
-    throw new SysextError("RELEASE_INVALID", `cannot read release spec ${file}: ${(e as Error).message}`, {
-      cause: e,
-      location: { file },
-      hint: "pass the path of a release.yaml",
-    });
-  });
+  const text = await readYamlFile(abs, "release spec", "RELEASE_INVALID");
   const { doc, lineCounter } = parseYamlWithLines(text, file);
-  const r = releaseSpecSchema.safeParse(doc.toJS() ?? {});
+  const r = releaseSpecSchema.safeParse(yamlToJs(doc, lineCounter, file) ?? {});
   if (!r.success) {
     throw validationError("RELEASE_INVALID", r.error, file, (p) => yamlPosition(doc, lineCounter, p), {
       unknownField: `remove it or check its spelling; the allowed fields are ${FIELDS} (schema/release.schema.json)`,

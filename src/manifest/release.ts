@@ -1,13 +1,13 @@
-// writeRelease: publish images under versioned names, build payloads, hash everything, write manifests, sign SHA256SUMS.
-import { createHash } from "node:crypto";
-import { copyFile, link } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+// writeRelease: publish images under versioned names, build payloads, write manifests, sign SHA256SUMS; staged, then renamed.
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Finding } from "../checks/finding.js";
-import { digestFile, withAtomicOutput, writeFileAtomic, type FileDigest } from "../util/fs.js";
+import { SysextError } from "../errors.js";
+import { removeOnSignal, sweepStaleOnce, tempSibling } from "../util/temp.js";
 import { createCompressedPayload } from "../payload/compressed.js";
 import { createPayload } from "../payload/crau.js";
-import { omahaFileName, renderNebraska, renderOmaha, renderSha256Sums } from "./formats.js";
-import { SIGNATURE_FILE, signDetached } from "./gpg.js";
+import { signDetached } from "./gpg.js";
+import { releaseFiles } from "./generated.js";
 import { planRelease, type ReleasePlan, type WriteReleaseOptions } from "./release-plan.js";
 import { releaseManifestSchema, type ExtensionEntry, type ReleaseManifest } from "./schema.js";
 import {
@@ -15,7 +15,6 @@ import {
   osImageName,
   publishedImageName,
   stagePattern,
-  sysupdateFiles,
   sysupdateFileNames,
 } from "./sysupdate.js";
 
@@ -29,15 +28,13 @@ export interface ReleaseResult {
   readonly findings: Finding[];
 }
 
+/** Place an image into the staging directory: a hard link when possible, else a copy. */
 async function publishImage(src: string, dest: string): Promise<void> {
-  if (resolve(src) === resolve(dest)) return;
-  await withAtomicOutput(dest, async (tmp) => {
-    try {
-      await link(src, tmp);
-    } catch {
-      await copyFile(src, tmp);
-    }
-  });
+  try {
+    await link(src, dest);
+  } catch {
+    await copyFile(src, dest);
+  }
 }
 
 /** Publish a release directory: versioned images, CrAU and compressed payloads, and every manifest. */
@@ -45,33 +42,25 @@ export async function writeRelease(options: WriteReleaseOptions): Promise<Releas
   return publishRelease(await planRelease(options));
 }
 
-/** Publish one extension's image and payloads into outDir; returns its manifest entry. */
-async function publishExtension(
-  plan: ReleasePlan,
-  i: number,
-  files: Map<string, FileDigest>,
-): Promise<ExtensionEntry> {
+/** Write one extension's image and payloads into the staging directory; returns its manifest entry. */
+async function publishExtension(plan: ReleasePlan, stage: string, i: number): Promise<ExtensionEntry> {
   const { options, version } = plan;
   const e = plan.extensions[i]!;
   const imageDigest = plan.imageDigests[i]!;
   const updateVersion = plan.updateVersions[i]!;
   const osVersion = options.base.versionId;
   const imageName = publishedImageName(e.name, osVersion, updateVersion, e.arch);
-  const imagePath = join(options.outDir, imageName);
+  const imagePath = join(stage, imageName);
   await publishImage(e.image, imagePath);
-  files.set(imageName, imageDigest);
   const osImage = osImageName(e.name, osVersion, e.arch);
-  await publishImage(imagePath, join(options.outDir, osImage));
-  files.set(osImage, imageDigest);
+  await publishImage(imagePath, join(stage, osImage));
   const crau = await createPayload({
     image: imagePath,
-    keys: options.keys,
-    outDir: options.outDir,
+    keys: plan.keys,
+    outDir: stage,
     name: e.name,
     ...(options.workers ? { workers: options.workers } : {}),
   });
-  files.set(basename(crau.file), crau);
-  files.set(basename(crau.sha256File), await digestFile(crau.sha256File));
   const payloads: ExtensionEntry["payloads"] = [
     {
       file: basename(crau.file),
@@ -83,8 +72,7 @@ async function publishExtension(
     },
   ];
   for (const kind of plan.compressed) {
-    const c = await createCompressedPayload(imagePath, options.outDir, kind);
-    files.set(basename(c.file), c);
+    const c = await createCompressedPayload(imagePath, stage, kind);
     payloads.push({
       file: basename(c.file),
       kind,
@@ -120,44 +108,62 @@ async function publishExtension(
 }
 
 /**
- * Write a planned release: images and payloads first, then (once every named file exists and is hashed)
- * the manifests, each atomically, manifest.json last so that its presence marks a complete release.
+ * Write a planned release into a staging directory beside outDir (images and payloads first, then the
+ * generated texts, manifest.json last), then publish it with one rename: a reader sees no release or the
+ * complete one. An outDir that already holds this same release (byte-identical manifest.json) is
+ * refreshed file by file with identical content, manifest.json last, so it is complete at every moment.
  */
 export async function publishRelease(plan: ReleasePlan): Promise<ReleaseResult> {
-  const { options } = plan;
-  const files = new Map<string, FileDigest>();
-  const entries: ExtensionEntry[] = [];
-  for (const i of plan.extensions.keys()) entries.push(await publishExtension(plan, i, files));
-  const manifest = releaseManifestSchema.parse({ ...plan.skeleton, extensions: entries });
-
-  const texts = new Map<string, string>();
-  texts.set(omahaFileName(manifest), renderOmaha(manifest));
-  texts.set("nebraska-package.json", renderNebraska(manifest));
-  const url = manifest.sysupdateUrl;
-  for (const e of manifest.extensions)
-    for (const f of sysupdateFiles(e.name, { verify: plan.gpgKey !== undefined, ...(url ? { url } : {}) }))
-      texts.set(f.file, f.text);
-  const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
-  texts.set("manifest.json", manifestText);
-  const sums = [...files.entries()].map(([name, d]) => ({ name, sha256: d.sha256 }));
-  for (const [name, text] of texts) sums.push({ name, sha256: sha256Hex(text) });
-  texts.delete("manifest.json");
-  for (const [name, text] of texts) await writeFileAtomic(join(options.outDir, name), text);
-  const sumsText = renderSha256Sums(sums);
-  await writeFileAtomic(join(options.outDir, "SHA256SUMS"), sumsText);
-  if (plan.gpgKey) {
-    const sig = await signDetached(Buffer.from(sumsText), plan.gpgKey);
-    await writeFileAtomic(join(options.outDir, SIGNATURE_FILE), sig);
+  const outDir = resolve(plan.options.outDir);
+  await mkdir(dirname(outDir), { recursive: true });
+  await sweepStaleOnce(dirname(outDir));
+  await sweepStaleOnce(outDir);
+  const stage = tempSibling(outDir);
+  const untrack = removeOnSignal(stage);
+  try {
+    await mkdir(stage);
+    const entries: ExtensionEntry[] = [];
+    for (const i of plan.extensions.keys()) entries.push(await publishExtension(plan, stage, i));
+    const manifest = releaseManifestSchema.parse({ ...plan.skeleton, extensions: entries });
+    const { binaries, texts, signature } = releaseFiles(manifest);
+    // Payload checksums were written with their payloads; SHA256SUMS, its signature, manifest.json go last.
+    for (const [name, text] of texts) {
+      if (name.endsWith(".sha256") || name === "manifest.json") continue;
+      await writeFile(join(stage, name), text, { mode: 0o644 });
+    }
+    if (signature && plan.gpgKey) {
+      const sig = await signDetached(Buffer.from(texts.get("SHA256SUMS")!), plan.gpgKey);
+      await writeFile(join(stage, signature), sig, { mode: 0o644 });
+    }
+    await writeFile(join(stage, "manifest.json"), texts.get("manifest.json")!, { mode: 0o644 });
+    const last = ["SHA256SUMS", ...(signature ? [signature] : []), "manifest.json"];
+    await commit(stage, outDir, last);
+    const names = [...binaries.keys(), ...texts.keys(), ...(signature ? [signature] : [])];
+    return { outDir, manifest, files: names.sort(), findings: [...plan.findings] };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+    untrack();
   }
-  await writeFileAtomic(join(options.outDir, "manifest.json"), manifestText);
-  const published = [
-    ...sums.map((s) => s.name),
-    "SHA256SUMS",
-    ...(plan.gpgKey ? [SIGNATURE_FILE] : []),
-  ].sort();
-  return { outDir: options.outDir, manifest, files: published, findings: [...plan.findings] };
 }
 
-function sha256Hex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/** Move the staged release into place (see publishRelease); the files in `last` are moved last, in order. */
+async function commit(stage: string, outDir: string, last: readonly string[]): Promise<void> {
+  try {
+    // rename(2) replaces a missing or empty directory atomically.
+    await rename(stage, outDir);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
+  }
+  const staged = await readFile(join(stage, "manifest.json"));
+  const current = await readFile(join(outDir, "manifest.json")).catch(() => undefined);
+  if (!current || !current.equals(staged)) {
+    throw new SysextError("OUTPUT_EXISTS", `${outDir} already holds files of another release`, {
+      location: { file: outDir },
+      hint: "releases are immutable once published: write to a new, empty directory",
+    });
+  }
+  const first = (await readdir(stage)).filter((n) => !last.includes(n)).sort();
+  for (const n of [...first, ...last]) await rename(join(stage, n), join(outDir, n));
 }

@@ -1,16 +1,17 @@
-// verifyRelease: every file a manifest names exists with its size and hashes, all manifests agree, payloads verify.
-import { readFile } from "node:fs/promises";
+// verifyRelease: every file in a release directory is one manifest.json implies, byte for byte; payloads verify.
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { XMLParser } from "fast-xml-parser";
-import { digestFile, exists, type FileDigest } from "../util/fs.js";
+import { digestFile } from "../util/fs.js";
+import { loadTrust, type TrustOptions } from "../payload/trust.js";
 import { verifyPayload } from "../payload/verify.js";
-import { crauPayloads, omahaFileName, parseSha256Sums } from "./formats.js";
-import { checkSignedSums, SIGNATURE_FILE } from "./gpg.js";
+import { parseSha256Sums } from "./formats.js";
+import { releaseFiles, renderManifest } from "./generated.js";
+import { checkSignedSums, gpgNotChecked } from "./gpg.js";
 import { releaseManifestSchema, type ReleaseManifest } from "./schema.js";
 import { sysupdateFailures } from "./sysupdate-check.js";
 
-export interface VerifyReleaseOptions {
-  readonly publicKeys?: readonly string[];
+/** Which key the payloads must be signed with (TrustOptions: the last key, or trustedKey), and the OpenPGP keyring. */
+export interface VerifyReleaseOptions extends TrustOptions {
   /** OpenPGP public keys or keyrings (file, env:NAME, -) SHA256SUMS.gpg must be signed by. */
   readonly gpgPublicKeys?: readonly string[];
 }
@@ -20,17 +21,22 @@ export interface ReleaseVerifyReport {
   readonly dir: string;
   readonly failures: string[];
   readonly warnings: string[];
+  /** Whether payload signatures were checked, and against which trusted key (never its content). */
+  readonly signatureCheck: { readonly checked: boolean; readonly trustedKey?: string };
   readonly manifest?: ReleaseManifest;
 }
 
-type Attrs = Record<string, string>;
-const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-/** Check a release directory written by writeRelease; never throws for a bad release. */
+/**
+ * Check a release directory written by writeRelease; never throws for a bad release. Every entry of the
+ * directory must be a regular file that manifest.json accounts for (no extra, hidden or payload-like
+ * files, no sub-directories or links); images and payloads must have the described size and hashes;
+ * every generated file (checksums, Omaha, Nebraska, transfers, SHA256SUMS) must equal what manifest.json implies.
+ */
 export async function verifyRelease(
   dir: string,
   options: VerifyReleaseOptions = {},
 ): Promise<ReleaseVerifyReport> {
+  const trust = await loadTrust(options);
   const failures: string[] = [];
   const warnings: string[] = [];
   const done = (manifest?: ReleaseManifest): ReleaseVerifyReport => ({
@@ -38,177 +44,141 @@ export async function verifyRelease(
     dir,
     failures,
     warnings,
+    signatureCheck: trust.trusted ? { checked: true, trustedKey: trust.trusted.name } : { checked: false },
     ...(manifest ? { manifest } : {}),
   });
+  const listing = await readdir(dir).catch(() => [] as string[]);
   let m: ReleaseManifest;
+  let manifestText: string;
   try {
-    m = releaseManifestSchema.parse(JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")));
+    manifestText = await readFile(join(dir, "manifest.json"), "utf8");
+    m = releaseManifestSchema.parse(JSON.parse(manifestText));
   } catch (e) {
-    failures.push(`manifest.json missing or invalid: ${(e as Error).message.split("\n")[0]}`);
+    const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    failures.push(
+      missing
+        ? `incomplete: no manifest.json (it is written last; ${listing.length} other file(s) present)`
+        : `manifest.json invalid: ${(e as Error).message.split("\n")[0]}`,
+    );
     return done();
   }
-  const digests = new Map<string, FileDigest>();
-  /** A published file's digest, or undefined after recording `missing` (or why it cannot be read). */
-  const digestOf = async (name: string, missing: string): Promise<FileDigest | undefined> => {
-    const cached = digests.get(name);
-    if (cached) return cached;
-    const path = join(dir, name);
-    if (!(await exists(path))) return void failures.push(missing);
-    try {
-      const d = await digestFile(path);
-      digests.set(name, d);
-      return d;
-    } catch (e) {
-      return void failures.push(`${name}: cannot be read: ${(e as Error).message}`);
-    }
-  };
-  const checkFile = async (name: string, want: { size: number; sha256: string; sha1Base64?: string }) => {
-    const d = await digestOf(name, `${name}: named by manifest.json but missing`);
-    if (!d) return;
+  let files: ReturnType<typeof releaseFiles>;
+  try {
+    files = releaseFiles(m);
+  } catch (e) {
+    failures.push(`manifest.json cannot be rendered: ${(e as Error).message}`);
+    return done(m);
+  }
+  const { binaries, texts, signature } = files;
+
+  // Nothing in the directory that the manifest does not account for.
+  for (const name of [...listing].sort()) {
+    if (binaries.has(name) || texts.has(name) || name === signature) continue;
+    failures.push(`${name}: ${await describeExtra(dir, name, m)}`);
+  }
+  for (const name of [...binaries.keys(), ...texts.keys()]) {
+    const st = await lstat(join(dir, name)).catch(() => undefined);
+    if (!st) failures.push(`${name}: named by manifest.json but missing`);
+    else if (!st.isFile()) failures.push(`${name}: is a ${kindOf(st)}, not a regular file`);
+  }
+
+  // Images and payloads: size and hashes as described.
+  const present = new Set(listing);
+  for (const [name, want] of binaries) {
+    if (!present.has(name)) continue;
+    const d = await digestFile(join(dir, name)).catch(() => undefined);
+    if (!d) continue;
     if (d.size !== want.size) failures.push(`${name}: size ${d.size}, manifest.json says ${want.size}`);
     if (d.sha256 !== want.sha256)
       failures.push(`${name}: sha256 ${d.sha256}, manifest.json says ${want.sha256}`);
-    if (want.sha1Base64 && d.sha1Base64 !== want.sha1Base64)
-      failures.push(`${name}: sha1 differs from manifest.json`);
-  };
+    else if (d.sha1Base64 !== want.sha1Base64) failures.push(`${name}: sha1 differs from manifest.json`);
+  }
+
+  // Generated files: byte for byte what the manifest implies.
+  if (manifestText !== renderManifest(m))
+    failures.push("manifest.json: not as sysextkit writes it (edited?)");
+  for (const [name, want] of texts) {
+    if (name === "manifest.json" || !present.has(name)) continue;
+    const got = await readFile(join(dir, name), "utf8").catch(() => undefined);
+    if (got === undefined || got === want) continue;
+    failures.push(`${name}: differs from what manifest.json implies (${firstDifference(got, want)})`);
+    if (name === "SHA256SUMS") sha256SumsDetails(got, binaries, texts, failures);
+  }
 
   for (const e of m.extensions) {
-    await checkFile(e.image.file, e.image);
+    const image = join(dir, e.image.file);
     for (const p of e.payloads) {
-      await checkFile(p.file, p);
-      if (p.kind !== "crau" || !(await exists(join(dir, p.file)))) continue;
-      const side = await readFile(join(dir, `${p.file}.sha256`), "utf8").catch(() => undefined);
-      if (side !== `${p.sha256}  ${p.file}\n`)
-        failures.push(`${p.file}.sha256: missing or does not hold the payload's SHA-256`);
-      const r = await verifyPayload(join(dir, p.file), {
-        ...(options.publicKeys ? { publicKeys: options.publicKeys } : {}),
-        expectedImage: join(dir, e.image.file),
-      });
-      for (const f of r.failures) failures.push(`${p.file}: ${f}`);
+      if (p.kind !== "crau" || !present.has(p.file)) continue;
+      const r = await verifyPayload(join(dir, p.file), { ...trustOf(trust), expectedImage: image });
+      for (const f of r.failures) if (!f.startsWith("incomplete:")) failures.push(`${p.file}: ${f}`);
       for (const w of r.warnings) warnings.push(`${p.file}: ${w}`);
     }
-    await checkFile(e.sysupdate.osImage, e.image);
-    failures.push(...(await sysupdateFailures(dir, m, e)));
+    // Names and patterns of the sysupdate entry (the files themselves were compared above).
+    for (const f of await sysupdateFailures(dir, m, e)) if (!texts.has(f.split(":")[0]!)) failures.push(f);
   }
 
-  // Omaha: main first and required, extras after with the manifest's hashes.
-  const extras = crauPayloads(m);
-  const omahaName = omahaFileName(m);
-  const omahaText = await readFile(join(dir, omahaName), "utf8").catch(() => undefined);
-  if (!omahaText) failures.push(`${omahaName}: missing`);
-  else {
-    try {
-      const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(
-        omahaText,
-      ) as Record<string, unknown>;
-      const root = (m.mainPayload ? (doc.manifest as Record<string, unknown>)?.packages : doc.packages) as
-        { package?: Attrs | Attrs[] } | undefined;
-      const pkgs = asArray(root?.package);
-      const want: Attrs[] = [
-        ...(m.mainPayload
-          ? [
-              {
-                name: m.mainPayload.name,
-                hash: m.mainPayload.sha1Base64,
-                size: String(m.mainPayload.size),
-                required: "true",
-              },
-            ]
-          : []),
-        ...extras.map((p) => ({
-          name: p.file,
-          hash: p.sha1Base64,
-          hash_sha256: p.sha256,
-          size: String(p.size),
-          required: "false",
-        })),
-      ];
-      if (pkgs.length !== want.length)
-        failures.push(`${omahaName}: ${pkgs.length} packages, manifest.json implies ${want.length}`);
-      want.forEach((w, i) => {
-        const got = pkgs[i];
-        for (const [k, v] of Object.entries(w))
-          if (got?.[k] !== v)
-            failures.push(
-              `${omahaName}: package ${i} (${w.name}) ${k}=${got?.[k] ?? "(none)"}, expected ${v}`,
-            );
-      });
-      if (m.mainPayload) {
-        const action = ((doc.manifest as Record<string, unknown>)?.actions as { action?: Attrs } | undefined)
-          ?.action;
-        const sha = Buffer.from(m.mainPayload.sha256, "hex").toString("base64");
-        if (action?.event !== "postinstall" || action.sha256 !== sha)
-          failures.push(`${omahaName}: postinstall action missing or its sha256 is not the main payload's`);
-      }
-    } catch (e) {
-      failures.push(`${omahaName}: does not parse as XML: ${(e as Error).message}`);
-    }
-  }
-
-  // Nebraska: extra_files match the CrAU payloads.
-  try {
-    const neb = JSON.parse(await readFile(join(dir, "nebraska-package.json"), "utf8")) as Partial<Attrs> & {
-      extra_files?: Attrs[];
-    };
-    const files = neb.extra_files ?? [];
-    if (files.length !== extras.length)
-      failures.push(`nebraska-package.json: ${files.length} extra_files, expected ${extras.length}`);
-    extras.forEach((p, i) => {
-      const f = files[i];
-      if (
-        !f ||
-        f.name !== p.file ||
-        f.size !== String(p.size) ||
-        f.hash !== p.sha1Base64 ||
-        f.hash256 !== p.sha256
-      ) {
-        failures.push(`nebraska-package.json: extra_files[${i}] does not match ${p.file}`);
-      }
-    });
-    const main = m.mainPayload;
-    if (
-      main &&
-      (neb.filename !== main.name ||
-        neb.size !== String(main.size) ||
-        neb.hash !== main.sha1Base64 ||
-        neb.hash256 !== main.sha256)
-    )
-      failures.push(
-        "nebraska-package.json: main package filename/size/hash/hash256 differ from manifest.json",
-      );
-  } catch (e) {
-    failures.push(`nebraska-package.json: missing or invalid: ${(e as Error).message}`);
-  }
-
-  // SHA256SUMS: well-formed, every listed file matches, every manifest file listed.
-  const sumsText = await readFile(join(dir, "SHA256SUMS"), "utf8").catch(() => undefined);
-  const sums = sumsText === undefined ? undefined : parseSha256Sums(sumsText);
-  if (!sums) failures.push("SHA256SUMS: missing or not in sha256sum format");
-  else {
-    for (const [name, sha] of sums) {
-      if (name.includes("/") || name === "." || name === "..") {
-        failures.push(`SHA256SUMS: ${name} is not a plain file name`);
-        continue;
-      }
-      const d = await digestOf(name, `SHA256SUMS: lists ${name}, which is missing`);
-      if (d && d.sha256 !== sha) failures.push(`SHA256SUMS: ${name} has sha256 ${d.sha256}, listed ${sha}`);
-    }
-    const named = m.extensions.flatMap((e) => [
-      e.image.file,
-      ...e.payloads.flatMap((p) => (p.kind === "crau" ? [p.file, `${p.file}.sha256`] : [p.file])),
-      e.sysupdate.osImage,
-      ...e.sysupdate.files,
-    ]);
-    for (const n of [...named, "manifest.json", omahaName, "nebraska-package.json"])
-      if (!sums.has(n)) failures.push(`SHA256SUMS: does not list ${n}`);
-  }
-
-  // SHA256SUMS.gpg: checked against the given keyrings; a signed release without them is only a warning.
+  // SHA256SUMS.gpg: checked against the given keyrings; a signed release without them fails like a payload
+  // without a trusted key, unless signature checks are skipped explicitly.
   if (options.gpgPublicKeys && options.gpgPublicKeys.length > 0)
     failures.push(...(await checkSignedSums(dir, options.gpgPublicKeys)));
-  else if (m.signature || (await exists(join(dir, SIGNATURE_FILE))))
-    warnings.push(
-      `${SIGNATURE_FILE}: not checked; pass --gpg-public KEYRING (the key ${m.signature?.fingerprint ?? "that signed it"})`,
-    );
+  else if (signature && !listing.includes(signature))
+    failures.push(`${signature}: named by manifest.json but missing`);
+  else if (signature) {
+    const why = gpgNotChecked(m.signature?.fingerprint);
+    if (trust.skip) warnings.push(why);
+    else failures.push(why);
+  }
   return done(m);
+}
+
+const trustOf = (t: Awaited<ReturnType<typeof loadTrust>>) =>
+  t.skip ? { noSignatureCheck: true, publicKeys: t.all } : { trustedKey: t.trusted!, publicKeys: t.all };
+
+function kindOf(st: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean }): string {
+  return st.isDirectory()
+    ? "directory"
+    : st.isSymbolicLink()
+      ? "symbolic link"
+      : st.isFIFO()
+        ? "FIFO"
+        : "special file";
+}
+
+/** Why an entry the manifest does not list is a problem (clients glob payloads by `*<name>.gz`). */
+async function describeExtra(dir: string, name: string, m: ReleaseManifest): Promise<string> {
+  const st = await lstat(join(dir, name)).catch(() => undefined);
+  const what = st && !st.isFile() ? `a ${kindOf(st)}` : name.startsWith(".") ? "a hidden file" : "a file";
+  const glob = m.extensions.find((e) => name.endsWith(`${e.name}.gz`));
+  return glob
+    ? `${what} not listed in manifest.json whose name matches clients' payload glob *${glob.name}.gz`
+    : `${what} not listed in manifest.json (not part of this release)`;
+}
+
+/** Line number and both versions of the first differing line, shortened. */
+function firstDifference(got: string, want: string): string {
+  const lines = (t: string) => (t.endsWith("\n") ? t.slice(0, -1) : t).split("\n");
+  const a = lines(got);
+  const b = lines(want);
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const cut = (s: string | undefined) => JSON.stringify((s ?? "(end of file)").slice(0, 120));
+  return `line ${i + 1}: ${cut(a[i])}, expected ${cut(b[i])}`;
+}
+
+/** Name the SHA256SUMS lines that are wrong, missing or extra. */
+function sha256SumsDetails(
+  text: string,
+  binaries: ReadonlyMap<string, { sha256: string }>,
+  texts: ReadonlyMap<string, string>,
+  failures: string[],
+): void {
+  const sums = parseSha256Sums(text);
+  if (!sums) return void failures.push("SHA256SUMS: not in sha256sum format");
+  const want = new Map(parseSha256Sums(texts.get("SHA256SUMS")!));
+  for (const [name, sha] of sums) {
+    const exp = want.get(name) ?? binaries.get(name)?.sha256;
+    if (exp === undefined) failures.push(`SHA256SUMS: lists ${name}, which is not part of the release`);
+    else if (exp !== sha) failures.push(`SHA256SUMS: ${name} listed with sha256 ${sha}, expected ${exp}`);
+  }
+  for (const name of want.keys()) if (!sums.has(name)) failures.push(`SHA256SUMS: does not list ${name}`);
 }

@@ -1,8 +1,8 @@
 // Batched bzip2 -9: one process compresses several chunk files, so process start-up does not dominate.
-import { execa } from "execa";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SysextError } from "../errors.js";
+import { spawnTool } from "../util/exec.js";
 
 /** Chunks handed to one bzip2 process. bzip2 stores no name or time, so each output is what `bzip2 -9 -c` gives. */
 export const BATCH_CHUNKS = 8;
@@ -38,7 +38,7 @@ export async function bzip2Batch(
   const files = chunks.map((_, i) => join(dir, `c${tag}-${i}`));
   try {
     await Promise.all(chunks.map((c, i) => writeFile(files[i]!, c)));
-    await execa(bin, ["-9", "-k", "-f", "-q", "--", ...files], { stdio: "ignore" });
+    await spawnTool(bin, ["-9", "-k", "-f", "-q", "--", ...files], { stdio: "ignore" });
     return await Promise.all(files.map((f) => readFile(`${f}.bz2`)));
   } catch (e) {
     throw new SysextError("TOOL_FAILED", `bzip2 -9 failed: ${(e as Error).message}`, {

@@ -1,8 +1,7 @@
 // Plain compressed payloads (`.raw.zst`, `.raw.xz`, `.raw.gz`) with deterministic flags, streamed via the CLIs.
 import { basename, join } from "node:path";
-import { execa } from "execa";
 import { SysextError } from "../errors.js";
-import { requireTool } from "../util/exec.js";
+import { requireTool, spawnTool } from "../util/exec.js";
 import { digestFile, withAtomicOutput, type FileDigest } from "../util/fs.js";
 import { imageFileSize } from "./image-io.js";
 
@@ -41,7 +40,7 @@ export async function createCompressedPayload(
   const file = join(outDir, `${name}.${kind}`);
   await withAtomicOutput(file, async (tmp) => {
     try {
-      await execa(bin, spec.args, { inputFile: image, stdout: { file: tmp }, stderr: "pipe" });
+      await spawnTool(bin, spec.args, { inputFile: image, stdout: { file: tmp }, stderr: "pipe" });
     } catch (e) {
       const stderr = (e as { stderr?: unknown }).stderr;
       throw new SysextError(

@@ -1,10 +1,11 @@
 // CrAU payload writer (Flatcar update_engine format v1): 1 MiB chunks, parallel bzip2, signed, streamed.
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { SysextError } from "../errors.js";
 import { requireTool } from "../util/exec.js";
-import { tempSibling, withAtomicOutput, writeFileAtomic } from "../util/fs.js";
+import { tempSibling, withAtomicOutputs } from "../util/fs.js";
+import { removeOnSignal, sweepStaleOnce } from "../util/temp.js";
 import type { SigningKey } from "./keys.js";
 import { bzip2Batch, planBatches } from "./bzip2.js";
 import { checkCrauImage, readExact } from "./image-io.js";
@@ -19,7 +20,13 @@ import {
   SPARSE_HOLE,
   u64,
 } from "./proto.js";
-import { encodeSignatures, loadSigningKeys, placeholderSignatures, signDigest } from "./sign.js";
+import {
+  encodeSignatures,
+  loadSigningKeys,
+  placeholderSignatures,
+  signDigest,
+  type SigningKeyInput,
+} from "./sign.js";
 
 export interface PayloadProgress {
   readonly bytesDone: number;
@@ -29,8 +36,11 @@ export interface PayloadProgress {
 export interface CreatePayloadOptions {
   /** The raw extension image; its size must be a multiple of 4096. */
   readonly image: string;
-  /** PEM RSA private keys, in signing order (throwaway key first, the real key last). */
-  readonly keys: readonly string[];
+  /**
+   * RSA private keys in signing order (throwaway key first, the real key last): each a file path, `env:NAME`,
+   * `-` (standard input), PEM text given by value (util/secret), or a key loaded with loadSigningKeys.
+   */
+  readonly keys: readonly SigningKeyInput[];
   readonly outDir: string;
   /** Payload base name; default: the image's file name minus `.raw`. Output: `<name>.gz`. */
   readonly name?: string;
@@ -88,10 +98,12 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
   let blobsSize = 0;
 
   const src = await open(options.image, "r");
-  const cleanup: string[] = [];
+  const cleanup: string[] = [blobsPath];
+  const untrack = [removeOnSignal(blobsPath)];
   let blobs: FileHandle | undefined;
   try {
     await mkdir(options.outDir, { recursive: true });
+    await sweepStaleOnce(options.outDir);
     blobs = await open(blobsPath, "w");
     const out = blobs;
     const count = Math.ceil(size / CHUNK_SIZE);
@@ -99,6 +111,7 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
     const batches = planBatches(count, workers);
     const chunkDir = await mkdtemp(`${blobsPath}-chunks-`);
     cleanup.push(chunkDir);
+    untrack.push(removeOnSignal(chunkDir));
     await runOrdered<Buffer[], Buffer[]>({
       count: batches.length,
       workers,
@@ -148,8 +161,8 @@ export async function createPayload(options: CreatePayloadOptions): Promise<Payl
   } finally {
     await blobs?.close().catch(() => undefined);
     await src.close().catch(() => undefined);
-    await rm(blobsPath, { force: true });
-    for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
+    for (const p of cleanup) await rm(p, { recursive: true, force: true });
+    for (const u of untrack) u();
   }
 }
 
@@ -193,8 +206,10 @@ async function writeSigned(
   const whole256 = createHash("sha256");
   const whole1 = createHash("sha1");
   let total = 0;
-  await withAtomicOutput(outFile, async (tmp) => {
-    const fh = await open(tmp, "w", 0o644);
+  const sha256File = `${outFile}.sha256`;
+  // The payload and its checksum are published together, the checksum last (see withAtomicOutputs).
+  await withAtomicOutputs([outFile, sha256File], async ([tmp, sideTmp]) => {
+    const fh = await open(tmp!, "w", 0o644);
     try {
       const emit = async (buf: Buffer) => {
         whole256.update(buf);
@@ -227,10 +242,10 @@ async function writeSigned(
     } finally {
       await fh.close();
     }
+    const side = `${whole256.copy().digest("hex")}  ${basename(outFile)}\n`;
+    await writeFile(sideTmp!, side, { mode: 0o644 });
   });
   const sha256 = whole256.digest();
-  const sha256File = `${outFile}.sha256`;
-  await writeFileAtomic(sha256File, `${sha256.toString("hex")}  ${basename(outFile)}\n`);
   return {
     file: outFile,
     sha256File,

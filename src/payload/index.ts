@@ -6,7 +6,8 @@ export {
   type PayloadProgress,
   type PayloadResult,
 } from "./crau.js";
-export { loadSigningKeys, MAX_SIGNING_KEYS, signatureVersions } from "./sign.js";
+export { loadSigningKeys, MAX_SIGNING_KEYS, signatureVersions, type SigningKeyInput } from "./sign.js";
+export type { TrustOptions, VerifyKeyInput } from "./trust.js";
 export { createCompressedPayload, type CompressedPayloadResult, type CompressionKind } from "./compressed.js";
 export { keyFingerprint, loadSigningKey, loadVerifyKey, type SigningKey, type VerifyKey } from "./keys.js";
 export {

@@ -1,10 +1,13 @@
-// Signing and verification keys: PEM loading with clear errors, RSA-only checks, SPKI fingerprints.
+// Signing and verification keys: read through util/secret (file, env:NAME, -, PEM text), RSA-only checks, SPKI fingerprints.
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { SysextError } from "../errors.js";
+import { readSecret, type Secret, type SecretRef } from "../util/secret.js";
 
 export interface SigningKey {
-  readonly file: string;
+  /** How the key is named in reports and errors: its path, or where it came from; never its content. */
+  readonly name: string;
+  /** The file it was read from, when it came from a file. */
+  readonly file: string | undefined;
   readonly key: KeyObject;
   /** Signature length in bytes (RSA modulus length). */
   readonly signatureSize: number;
@@ -13,22 +16,19 @@ export interface SigningKey {
 }
 
 export interface VerifyKey {
-  readonly file: string;
+  /** How the key is named in reports: its path, or where it came from; never its content. */
+  readonly name: string;
+  readonly file: string | undefined;
   readonly key: KeyObject;
   readonly fingerprint: string;
 }
 
-async function readPem(file: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (e) {
-    throw new SysextError("KEY_INVALID", `cannot read ${what} ${file}: ${(e as Error).message}`, {
-      location: { file },
-      cause: e,
-      hint: "pass the path of an existing PEM file",
-    });
-  }
+/** A printable name for a key: the path of a key file, else the secret's label. */
+function keyName(s: Secret): string {
+  return s.file ?? s.label;
 }
+
+const where = (s: Secret) => (s.file ? { location: { file: s.file } } : {});
 
 /** SHA-256 of the SPKI DER encoding of a key's public half, hex. */
 export function keyFingerprint(key: KeyObject): string {
@@ -38,64 +38,77 @@ export function keyFingerprint(key: KeyObject): string {
     .digest("hex");
 }
 
-function requireRsa(key: KeyObject, file: string): void {
+function requireRsa(key: KeyObject, s: Secret): void {
   if (key.asymmetricKeyType !== "rsa") {
     throw new SysextError(
       "KEY_INVALID",
-      `key ${file} is a ${key.asymmetricKeyType ?? "unknown"} key; CrAU payloads are signed with RSA (PKCS#1 v1.5, SHA-256)`,
+      `the key from ${s.label} is a ${key.asymmetricKeyType ?? "unknown"} key; CrAU payloads are signed with RSA (PKCS#1 v1.5, SHA-256)`,
       {
-        location: { file },
+        ...where(s),
         hint: "create one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
       },
     );
   }
 }
 
-/** Load an unencrypted RSA private key (PKCS#1 or PKCS#8 PEM). */
-export async function loadSigningKey(file: string): Promise<SigningKey> {
-  const pem = await readPem(file, "private key");
+/** A crypto error's message without anything that could quote the key (OpenSSL messages do not, but be sure). */
+function reason(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.includes("-----") || m.length > 200 ? "not a PEM key OpenSSL can read" : m;
+}
+
+/**
+ * Load an unencrypted RSA private key (PKCS#1 or PKCS#8 PEM) from a file path, `env:NAME`, `-` (standard
+ * input) or PEM text given by value (see util/secret). Errors name the source, never the key.
+ */
+export async function loadSigningKey(ref: SecretRef): Promise<SigningKey> {
+  const s = await readSecret(ref, { what: "private key" });
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: pem, format: "pem" });
+    key = createPrivateKey({ key: s.data, format: "pem" });
   } catch (e) {
-    const msg = (e as Error).message;
-    const encrypted = /passphrase|encrypted|bad decrypt/i.test(msg) || pem.includes("ENCRYPTED");
+    const msg = reason(e);
+    const encrypted = /passphrase|encrypted|bad decrypt/i.test(msg) || s.data.includes("ENCRYPTED");
     throw new SysextError(
       "KEY_INVALID",
       encrypted
-        ? `private key ${file} is encrypted with a passphrase`
-        : `${file} is not a readable PEM private key: ${msg}`,
+        ? `the private key from ${s.label} is encrypted with a passphrase`
+        : `the private key from ${s.label} is not a readable PEM private key: ${msg}`,
       {
-        location: { file },
-        cause: e,
+        ...where(s),
         hint: encrypted
           ? "decrypt it first (openssl pkey -in KEY -out PLAIN.pem) or sign on a machine that holds the plain key"
-          : "pass a PEM RSA private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)",
+          : "pass an unencrypted PEM RSA private key (PKCS#8 or PKCS#1, as openssl genpkey writes it) as a file, env:NAME or -",
       },
     );
   }
-  requireRsa(key, file);
+  requireRsa(key, s);
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  return { file, key, signatureSize: Math.ceil(bits / 8), fingerprint: keyFingerprint(key) };
+  return {
+    name: keyName(s),
+    file: s.file,
+    key,
+    signatureSize: Math.ceil(bits / 8),
+    fingerprint: keyFingerprint(key),
+  };
 }
 
-/** Load an RSA public key from a PEM public key or (unencrypted) private key. */
-export async function loadVerifyKey(file: string): Promise<VerifyKey> {
-  const pem = await readPem(file, "public key");
+/** Load an RSA public key from a PEM public key or (unencrypted) private key, named like loadSigningKey's. */
+export async function loadVerifyKey(ref: SecretRef): Promise<VerifyKey> {
+  const s = await readSecret(ref, { what: "public key" });
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: pem, format: "pem" });
+    key = createPublicKey({ key: s.data, format: "pem" });
   } catch (e) {
     throw new SysextError(
       "KEY_INVALID",
-      `${file} is not a readable PEM public or private key: ${(e as Error).message}`,
+      `the key from ${s.label} is not a readable PEM public or private key: ${reason(e)}`,
       {
-        location: { file },
-        cause: e,
+        ...where(s),
         hint: "export the public key with: openssl pkey -in PRIVATE.pem -pubout -out PUBLIC.pem",
       },
     );
   }
-  requireRsa(key, file);
-  return { file, key, fingerprint: keyFingerprint(key) };
+  requireRsa(key, s);
+  return { name: keyName(s), file: s.file, key, fingerprint: keyFingerprint(key) };
 }

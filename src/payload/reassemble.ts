@@ -1,8 +1,7 @@
 // Reassembling a full CrAU payload: each partition operation checked as update_engine and ue-rs apply it.
 import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
-import { execa } from "execa";
-import { requireTool } from "../util/exec.js";
+import { requireTool, runBinary } from "../util/exec.js";
 import { readRange } from "./image-io.js";
 import { OP_REPLACE, OP_REPLACE_BZ, SPARSE_HOLE, toBigInt } from "./proto.js";
 
@@ -69,13 +68,7 @@ export async function applyOperations(
     if (type === OP_REPLACE_BZ) {
       counts.replaceBz++;
       try {
-        const r = await execa(await requireTool("bzip2"), ["-d", "-c"], {
-          input: blob,
-          encoding: "buffer",
-          // execa strips a final 0x0a from buffers too: a 1 MiB piece ending in a newline came back short.
-          stripFinalNewline: false,
-        });
-        data = Buffer.from(r.stdout);
+        data = await runBinary(await requireTool("bzip2"), ["-d", "-c"], blob);
       } catch {
         failures.push(`operation ${i}: REPLACE_BZ data does not decompress`);
         continue;

@@ -3,6 +3,7 @@ import { constants, privateEncrypt, publicDecrypt } from "node:crypto";
 import { SysextError } from "../errors.js";
 import { loadSigningKey, type SigningKey, type VerifyKey } from "./keys.js";
 import { SignaturesMessage } from "./proto.js";
+import type { SecretRef } from "../util/secret.js";
 
 /** The version update_engine (C++) checks (payload_signer.cc kSignatureMessageCurrentVersion). */
 export const CURRENT_SIGNATURE_VERSION = 2;
@@ -30,16 +31,22 @@ export function signatureVersions(count: number): number[] {
   return Array.from({ length: count }, (_, i) => CURRENT_SIGNATURE_VERSION + 1 - count + i);
 }
 
-/** Load and check every signing key (KEY_INVALID naming the file on failure; USAGE for none or too many). */
-export async function loadSigningKeys(keys: readonly string[]): Promise<SigningKey[]> {
+/** A signing key as callers give it: a secret reference (path, env:NAME, -, PEM text) or an already loaded key. */
+export type SigningKeyInput = SecretRef | SigningKey;
+
+/**
+ * Load and check every signing key (KEY_INVALID naming its source on failure; USAGE for none or too
+ * many). Already loaded keys pass through, so a key read once (e.g. from standard input) is not read again.
+ */
+export async function loadSigningKeys(keys: readonly SigningKeyInput[]): Promise<SigningKey[]> {
   if (keys.length === 0) {
     throw new SysextError("KEY_INVALID", "no signing key given; CrAU payloads must be signed", {
-      hint: "pass --key PRIVATE.pem (throwaway key first, the real key last)",
+      hint: "pass --key PRIVATE.pem, --key env:NAME or --key - (throwaway key first, the real key last)",
     });
   }
   signatureVersions(keys.length);
   const out: SigningKey[] = [];
-  for (const k of keys) out.push(await loadSigningKey(k));
+  for (const k of keys) out.push(typeof k === "string" ? await loadSigningKey(k) : k);
   return out;
 }
 

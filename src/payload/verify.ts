@@ -1,36 +1,32 @@
 // CrAU payload verifier: header, manifest, blob hashes, signatures, reassembly against new_partition_info.
 import { createHash } from "node:crypto";
-import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { open, readFile, type FileHandle } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { digestFile } from "../util/fs.js";
+import { makeWorkDir } from "../util/temp.js";
 import { readRange } from "./image-io.js";
-import { loadVerifyKey, type VerifyKey } from "./keys.js";
 import {
   BLOCK_SIZE,
   CRAU_MAGIC,
   DeltaArchiveManifest,
   HEADER_SIZE,
   OP_REPLACE,
-  SignaturesMessage,
   SPARSE_HOLE,
   toBigInt,
 } from "./proto.js";
 import { applyOperations, bytes, list, MAX_BLOB, num, type Msg } from "./reassemble.js";
-import { CURRENT_SIGNATURE_VERSION, signatureMatches } from "./sign.js";
+import { checkSignatures, loadTrust, type SignatureReport, type Trust, type TrustOptions } from "./trust.js";
 
-export interface VerifyPayloadOptions {
-  /** PEM public keys (or unencrypted private keys). Without keys signatures are listed but not checked. */
-  readonly publicKeys?: readonly string[];
+export type { SignatureReport } from "./trust.js";
+
+/**
+ * A payload is valid only when its version-2 signature (the one update_engine checks) verifies with the
+ * trusted key: `trustedKey`, else the last of `publicKeys`. Without either, verifyPayload throws a USAGE
+ * error unless `noSignatureCheck` is set (the report then says signatures were not checked).
+ */
+export interface VerifyPayloadOptions extends TrustOptions {
   /** The raw image the payload should reassemble to. */
   readonly expectedImage?: string;
-}
-
-export interface SignatureReport {
-  readonly version: number | undefined;
-  readonly size: number;
-  /** Key files whose public key validates this signature. */
-  readonly validKeys: string[];
 }
 
 export interface VerifyReport {
@@ -41,6 +37,8 @@ export interface VerifyReport {
   /** Things that hold but deserve attention (e.g. signatures not checked). */
   readonly warnings: string[];
   readonly signatures: SignatureReport[];
+  /** Whether signatures were checked, and against which trusted key (its path or source, never its content). */
+  readonly signatureCheck: { readonly checked: boolean; readonly trustedKey?: string };
   readonly operations?: { readonly replace: number; readonly replaceBz: number };
   readonly partition?: { readonly size: number; readonly sha256: string };
 }
@@ -55,10 +53,12 @@ async function hashRange(fh: FileHandle, end: number): Promise<Buffer> {
   return h.digest();
 }
 
-/** Verify a CrAU payload the way update_engine and ue-rs consume it; never throws for a bad payload. */
+/**
+ * Verify a CrAU payload the way update_engine and ue-rs consume it; never throws for a bad payload (only
+ * for unusable options: no trusted key, an unreadable key).
+ */
 export async function verifyPayload(file: string, options: VerifyPayloadOptions = {}): Promise<VerifyReport> {
-  const keys: VerifyKey[] = [];
-  for (const k of options.publicKeys ?? []) keys.push(await loadVerifyKey(k));
+  const trust = await loadTrust(options);
   const failures: string[] = [];
   const warnings: string[] = [];
   const signatures: SignatureReport[] = [];
@@ -68,6 +68,7 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
     failures,
     warnings,
     signatures,
+    signatureCheck: trust.trusted ? { checked: true, trustedKey: trust.trusted.name } : { checked: false },
     ...extra,
   });
   let fh: FileHandle;
@@ -77,7 +78,7 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
     failures.push(`cannot open ${file}: ${(e as Error).message}`);
     return report();
   }
-  let work: string | undefined;
+  let work: Awaited<ReturnType<typeof makeWorkDir>> | undefined;
   try {
     const fileSize = (await fh.stat()).size;
     const header = await readRange(fh, 0, HEADER_SIZE);
@@ -115,7 +116,7 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
     if (signedOffset === undefined || sigSize === undefined) {
       failures.push("signatures_offset/signatures_size missing: the payload is unsigned");
     } else {
-      await checkSigned(fh, m, { fileSize, dataStart, sigOffset, sigSize, blockSize }, keys, {
+      await checkSigned(fh, m, { fileSize, dataStart, sigOffset, sigSize, blockSize }, trust, {
         failures,
         warnings,
         signatures,
@@ -127,8 +128,8 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
     const partSize = num(info?.size);
     const partHash = bytes(info?.hash);
     if (partSize === undefined || !partHash) failures.push("new_partition_info (size, hash) missing");
-    work = await mkdtemp(join(tmpdir(), "sysextkit-verify-"));
-    const imagePath = join(work, "image.raw");
+    work = await makeWorkDir("verify");
+    const imagePath = join(work.dir, "image.raw");
     const out = await open(imagePath, "w");
     let counts: { replace: number; replaceBz: number };
     try {
@@ -152,10 +153,28 @@ export async function verifyPayload(file: string, options: VerifyPayloadOptions 
         failures.push(`reassembled image differs from ${options.expectedImage}`);
       }
     }
+    await checkSidecar(file, failures);
     return report({ operations: counts, ...(partition ? { partition } : {}) });
   } finally {
     await fh.close();
-    if (work) await rm(work, { recursive: true, force: true });
+    await work?.remove();
+  }
+}
+
+/**
+ * `<payload>.sha256` beside the payload, when present, must name this payload's SHA-256: `payload` writes
+ * both and renames the checksum last, so a mismatch means an interrupted (incomplete) publish, not a valid pair.
+ */
+async function checkSidecar(file: string, failures: string[]): Promise<void> {
+  const side = await readFile(`${file}.sha256`, "utf8").catch((e: NodeJS.ErrnoException) =>
+    e.code === "ENOENT" ? undefined : "",
+  );
+  if (side === undefined) return;
+  const d = await digestFile(file);
+  if (side !== `${d.sha256}  ${basename(file)}\n`) {
+    failures.push(
+      `incomplete: ${basename(file)}.sha256 does not hold this payload's SHA-256 ${d.sha256} (an interrupted write; run sysextkit payload again)`,
+    );
   }
 }
 
@@ -164,7 +183,7 @@ async function checkSigned(
   fh: FileHandle,
   m: Msg,
   at: { fileSize: number; dataStart: number; sigOffset: number; sigSize: number; blockSize: number },
-  keys: readonly VerifyKey[],
+  trust: Trust,
   out: { failures: string[]; warnings: string[]; signatures: SignatureReport[] },
 ): Promise<void> {
   const { fileSize, dataStart, sigOffset, sigSize } = at;
@@ -180,7 +199,7 @@ async function checkSigned(
   else {
     const sigBlob = (await readRange(fh, dataStart + sigOffset, sigSize))!;
     const digest = await hashRange(fh, dataStart + sigOffset);
-    checkSignatures(sigBlob, digest, keys, out);
+    checkSignatures(sigBlob, digest, trust, out);
   }
 }
 
@@ -201,39 +220,5 @@ function checkSignatureOp(m: Msg, sigOffset: number, sigSize: number, blockSize:
     num(sigExt.num_blocks) !== Math.ceil(sigSize / blockSize)
   ) {
     failures.push("the signature noop operation is missing or does not describe the signature blob");
-  }
-}
-
-/** Check the Signatures message against the SHA-256 of the signed range [0, header+manifest+blobs). */
-function checkSignatures(
-  sigBlob: Buffer,
-  digest: Buffer,
-  keys: readonly VerifyKey[],
-  out: { failures: string[]; warnings: string[]; signatures: SignatureReport[] },
-): void {
-  let sigs: Msg[] = [];
-  try {
-    sigs = list(SignaturesMessage.toObject(SignaturesMessage.decode(sigBlob)).signatures);
-  } catch (e) {
-    out.failures.push(`Signatures message does not parse: ${(e as Error).message}`);
-  }
-  if (sigs.length === 0) out.failures.push("the Signatures message holds no signature");
-  for (const [i, s] of sigs.entries()) {
-    const data = bytes(s.data) ?? Buffer.alloc(0);
-    if (data.length === 0) out.failures.push(`signature ${i} has no data`);
-    const valid = keys.filter((k) => signatureMatches(data, digest, k)).map((k) => k.file);
-    out.signatures.push({ version: num(s.version), size: data.length, validKeys: valid });
-  }
-  if (sigs.length > 0 && keys.length === 0)
-    out.warnings.push("no public key given: signatures were not checked");
-  else if (sigs.length > 0 && !out.signatures.some((s) => s.validKeys.length > 0)) {
-    out.failures.push(`no signature verifies with the given key(s): ${keys.map((k) => k.file).join(", ")}`);
-  } else if (
-    sigs.length > 0 &&
-    !out.signatures.some((s) => s.version === CURRENT_SIGNATURE_VERSION && s.validKeys.length > 0)
-  ) {
-    out.warnings.push(
-      "no valid version-2 signature: update_engine (C++) checks only version 2; ue-rs accepts any",
-    );
   }
 }

@@ -3,7 +3,7 @@ import { SysextError } from "../errors.js";
 import type { BaseRelease } from "../base/base.js";
 import type { ExtensionSpec } from "../spec/schema.js";
 import type { FileEntry } from "../tree/types.js";
-import { formatEnvFile } from "../util/env-file.js";
+import { renderEnvFile } from "../util/kv-writer.js";
 
 /** Directory of the release file inside a sysext image (systemd os-util.c, all versions). */
 export const EXTENSION_RELEASE_DIR = "usr/lib/extension-release.d";
@@ -102,15 +102,34 @@ export function releaseFields(input: ReleaseFieldsInput): Array<[string, string]
     }
     out.push([key, release.extra[key] ?? ""]);
   }
-  for (const [k, v] of out) {
-    if (/[\n\r\0]/.test(v)) {
-      throw new SysextError("SPEC_INVALID", `release field ${k} contains a line break or NUL byte`, {
-        location: { field: k },
-        hint: "release values must be a single line",
-      });
-    }
-  }
   return out;
+}
+
+/** The spec field each generated release key comes from (named when a value cannot be written). */
+const RELEASE_KEY_FIELDS: Readonly<Record<string, string>> = {
+  SYSEXT_ID: "metadata.id",
+  SYSEXT_NAME: "metadata.displayName",
+  SYSEXT_VERSION_ID: "metadata.version",
+  SYSEXT_HOME_URL: "metadata.homeUrl",
+  SYSEXT_BUG_REPORT_URL: "metadata.bugReportUrl",
+  SYSEXT_LEVEL: "base.sysextLevel",
+  EXTENSION_RESTART_UNITS: "release.restartUnits",
+  EXTENSION_RELOAD_OR_RESTART_UNITS: "release.reloadOrRestartUnits",
+};
+
+/** The text of extension-release.<name>, through the one KEY=value writer (control characters refused). */
+export function renderReleaseFile(name: string, fields: ReadonlyArray<readonly [string, string]>): string {
+  return renderEnvFile(
+    `extension-release.${name}`,
+    fields.map(
+      ([k, v]) =>
+        [
+          k,
+          v,
+          RELEASE_KEY_FIELDS[k] ?? (/^(ID|VERSION_ID|ARCHITECTURE)$/.test(k) ? "base" : `release.extra.${k}`),
+        ] as const,
+    ),
+  );
 }
 
 /** The tree entry usr/lib/extension-release.d/extension-release.<name> (0644, env-file format). */
@@ -119,7 +138,7 @@ export function releaseFileEntry(
   fields: ReadonlyArray<readonly [string, string]>,
   nonStrictName: boolean,
 ): FileEntry {
-  const data = new TextEncoder().encode(formatEnvFile(fields));
+  const data = new TextEncoder().encode(renderReleaseFile(name, fields));
   return {
     type: "file",
     path: `${EXTENSION_RELEASE_DIR}/extension-release.${name}`,

@@ -1,9 +1,7 @@
 // Loading extension.yaml: parse YAML, validate once with zod, report errors with file, line and field.
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { FixAdvice } from "../checks/advice.js";
-import { SysextError } from "../errors.js";
-import { parseYamlWithLines, yamlPosition } from "../util/yaml-position.js";
+import { parseYamlWithLines, readYamlFile, yamlPosition, yamlToJs } from "../util/yaml-position.js";
 import { validationError, type IssueHints, type Position } from "./issues.js";
 import { extensionSpecSchema, type ExtensionSpec } from "./schema.js";
 
@@ -21,23 +19,13 @@ export interface LoadedSpec {
 /** Read and validate an extension.yaml. */
 export async function loadSpecFile(file: string): Promise<LoadedSpec> {
   const abs = resolve(file);
-  let text: string;
-  try {
-    text = await readFile(abs, "utf8");
-  } catch (e) {
-    throw new SysextError("SPEC_INVALID", `cannot read spec ${file}: ${(e as Error).message}`, {
-      cause: e,
-      location: { file },
-      hint: "pass the path of an extension.yaml",
-    });
-  }
-  return parseSpec(text, abs);
+  return parseSpec(await readYamlFile(abs, "spec", "SPEC_INVALID"), abs);
 }
 
 /** Validate YAML text as a spec. `file` is used for error locations and relative paths. */
 export function parseSpec(text: string, file: string): LoadedSpec {
   const { doc, lineCounter } = parseYamlWithLines(text, file);
-  const data: unknown = doc.toJS();
+  const data: unknown = yamlToJs(doc, lineCounter, file);
   return validateSpec(data, file, (path) => yamlPosition(doc, lineCounter, path));
 }
 

@@ -5,6 +5,7 @@ import type { BaseRelease } from "../base/base.js";
 import { baseProfile } from "../base/profiles.js";
 import { SysextError } from "../errors.js";
 import { defaultCacheDir } from "../util/cache.js";
+import { limitError, LIMITS } from "../util/limits.js";
 import type { ExtensionSpec, SourceSpec } from "./schema.js";
 
 /** Builtin variables every spec can use. */
@@ -42,8 +43,9 @@ export function builtinVars(input: {
 }
 
 /**
- * Final variables: builtins, then the spec's vars (which may use builtins), then overrides from the
- * caller (CLI --var). Builtins cannot be overridden.
+ * Final variables: builtins, then the spec's vars (which may use builtins and earlier vars), then
+ * overrides from the caller (CLI --var). Builtins cannot be overridden. Expansion is bounded: a variable
+ * builds on others at most LIMITS.varDepth deep and holds at most LIMITS.varBytes characters.
  */
 export function resolveVars(
   spec: ExtensionSpec,
@@ -59,37 +61,86 @@ export function resolveVars(
     }
   }
   const vars: Record<string, string> = { ...builtins };
+  const depth = new Map<string, number>();
   for (const [k, v] of Object.entries(spec.vars)) {
+    const field = `vars.${k}`;
     if (k in builtins) {
       throw new SysextError("SPEC_INVALID", `vars.${k} redefines a builtin variable`, {
-        location: { ...(file ? { file } : {}), field: `vars.${k}` },
+        location: { ...(file ? { file } : {}), field },
         hint: "choose another name",
       });
     }
-    vars[k] = k in overrides ? overrides[k]! : interpolate(v, vars, `vars.${k}`, file);
+    if (k in overrides) {
+      vars[k] = overrides[k]!;
+      continue;
+    }
+    const refs = referencedNames(v);
+    const d = refs.length === 0 ? 0 : 1 + Math.max(...refs.map((r) => depth.get(r) ?? 0));
+    if (d > LIMITS.varDepth) {
+      throw limitError(
+        `${field} builds on variables ${d} levels deep; sysextkit expands at most ${LIMITS.varDepth}`,
+        "define the value directly instead of through a long chain of variables",
+        { ...(file ? { file } : {}), field },
+      );
+    }
+    depth.set(k, d);
+    vars[k] = interpolate(v, vars, field, file, LIMITS.varBytes);
   }
   for (const [k, v] of Object.entries(overrides)) vars[k] = v;
   return Object.freeze(vars);
 }
 
-/** Replace ${name} with its value; `$$` stands for a literal `$`. Unknown names are an error. */
+const REF = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function referencedNames(text: string): string[] {
+  return [...text.matchAll(REF)].flatMap((m) => (m[1] === undefined ? [] : [m[1]]));
+}
+
+/**
+ * Replace ${name} with its value; `$$` stands for a literal `$`. Unknown names are an error. The result
+ * may hold at most `maxLength` characters (default: the text plus LIMITS.expansionBytes), checked while
+ * expanding, so an expansion bomb stops before it uses the memory.
+ */
 export function interpolate(
   text: string,
   vars: Readonly<Record<string, string>>,
   field: string,
   file?: string,
+  maxLength = text.length + LIMITS.expansionBytes,
 ): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
-    if (m === "$$") return "$";
-    const value = vars[name!];
+  const parts: string[] = [];
+  let length = 0;
+  let last = 0;
+  const push = (s: string) => {
+    length += s.length;
+    if (length > maxLength) {
+      throw limitError(
+        `${field} expands to more than ${maxLength} characters through \${...} variables`,
+        `variables may add at most ${LIMITS.expansionBytes} characters to a field and hold at most ${LIMITS.varBytes}; check for a variable that repeats another many times`,
+        { ...(file ? { file } : {}), field },
+      );
+    }
+    parts.push(s);
+  };
+  for (const m of text.matchAll(REF)) {
+    push(text.slice(last, m.index));
+    last = m.index + m[0].length;
+    if (m[0] === "$$") {
+      push("$");
+      continue;
+    }
+    const name = m[1]!;
+    const value = vars[name];
     if (value === undefined) {
       throw new SysextError("SPEC_INVALID", `unknown variable \${${name}} in ${field}`, {
         location: { ...(file ? { file } : {}), field },
         hint: `define it under 'vars' in the spec or pass --var ${name}=VALUE; known: ${Object.keys(vars).sort().join(", ")}`,
       });
     }
-    return value;
-  });
+    push(value);
+  }
+  push(text.slice(last));
+  return parts.join("");
 }
 
 /** Whether a source's `when` conditions hold. */

@@ -1,5 +1,6 @@
 // Tree assembly: collects entries from all sources, enforces path safety and conflicts, yields a sorted tree.
 import { SysextError } from "../errors.js";
+import { checkTreePathLimits } from "../util/limits.js";
 import { comparePaths, isTreePath, parentOf, resolveLinkTarget } from "./paths.js";
 import type { ConflictPolicy, TreeEntry } from "./types.js";
 
@@ -51,6 +52,7 @@ export class TreeBuilder {
         { hint: "paths are relative, without '.', '..' or empty components, e.g. usr/lib/foo" },
       );
     }
+    checkTreePathLimits(entry.path, entry.origin, entry.type === "symlink" ? entry.target : undefined);
     if (entry.type === "symlink" && resolveLinkTarget(entry.path, entry.target) === undefined) {
       throw new SysextError(
         "PATH_ESCAPE",

@@ -22,6 +22,8 @@ export function parseEnvFile(text: string, file = "(input)"): Map<string, string
 }
 
 function unquote(v: string, file: string, line: number): string {
+  // Fast path: nothing to unquote or unescape (no quote, backslash or comment); long values stay linear.
+  if (!/["'\\#]/.test(v)) return v.trimEnd();
   let out = "";
   let quote: '"' | "'" | undefined;
   for (let i = 0; i < v.length; i++) {
@@ -47,13 +49,8 @@ function unquote(v: string, file: string, line: number): string {
   return out.trimEnd();
 }
 
-/** Quote a value only where needed, the way os-release(5) expects. */
+/** Quote a value only where needed, the way os-release(5) expects (files are written by util/kv-writer). */
 export function formatEnvValue(v: string): string {
   if (/^[A-Za-z0-9_.,:/@%+=-]*$/.test(v) && v !== "") return v;
   return `"${v.replace(/[\\"`$]/g, (c) => `\\${c}`)}"`;
-}
-
-/** Serialise keys in the given order as KEY=value lines with a trailing newline. */
-export function formatEnvFile(entries: ReadonlyArray<readonly [string, string]>): string {
-  return entries.map(([k, v]) => `${k}=${formatEnvValue(v)}\n`).join("");
 }

@@ -1,5 +1,5 @@
 // Running external tools: check they exist first (naming the Debian package), run with argument arrays.
-import { execa, type Options } from "execa";
+import { execa, type Options, type ResultPromise } from "execa";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { SysextError } from "../errors.js";
@@ -78,6 +78,29 @@ export async function requireTool(name: string): Promise<string> {
   });
 }
 
+/**
+ * The one way sysextkit starts a process: execa with the output kept byte for byte. execa strips a final
+ * newline by default, which silently shortens binary data ending in \n (or \r\n); every caller goes
+ * through here (a lint rule forbids importing execa elsewhere in src/), so no call can forget it.
+ */
+export function spawnTool<O extends Options>(
+  bin: string,
+  args: readonly string[],
+  options?: O,
+): ResultPromise<O> {
+  const all = { ...(options ?? ({} as O)), stripFinalNewline: false } as O;
+  return execa(bin, args, all) as unknown as ResultPromise<O>;
+}
+
+/**
+ * Run a tool over binary input and return its standard output exactly (no newline stripped, no text
+ * decoding). A failure (non-zero exit, signal) rejects with execa's error.
+ */
+export async function runBinary(bin: string, args: readonly string[], input: Uint8Array): Promise<Buffer> {
+  const r = await spawnTool(bin, args, { input, encoding: "buffer", stderr: "pipe" });
+  return Buffer.from(r.stdout);
+}
+
 /** Run a tool to completion (text output); a non-zero exit becomes TOOL_FAILED with its stderr. */
 export async function runTool(
   name: string,
@@ -86,7 +109,7 @@ export async function runTool(
 ): Promise<{ stdout: string; stderr: string }> {
   const bin = await requireTool(name);
   try {
-    const r = await execa(bin, args, { stripFinalNewline: false, ...options });
+    const r = await spawnTool(bin, args, options);
     return { stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
   } catch (e) {
     const err = e as { stderr?: unknown; shortMessage?: string; exitCode?: number };

@@ -1,46 +1,60 @@
 // File helpers: atomic outputs (temporary name then rename), streaming hashes, existence checks.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { SysextError } from "../errors.js";
+import { constants } from "node:fs";
+import { lstat, mkdir, open, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+import { SysextError, type ErrorCode } from "../errors.js";
+import { removeOnSignal, sweepStaleOnce, tempSibling } from "./temp.js";
 
-/** A temporary sibling name for `finalPath`, hidden and unique. */
-export function tempSibling(finalPath: string): string {
-  return join(
-    dirname(finalPath),
-    `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`,
-  );
-}
+export { tempSibling } from "./temp.js";
 
 /**
  * Produce `finalPath` by letting `produce` write a temporary sibling, then renaming it into place.
- * On any failure the temporary file or directory is removed and nothing appears at `finalPath`.
+ * On any failure (and on SIGINT/SIGTERM) the temporary file or directory is removed and nothing appears
+ * at `finalPath`; a SIGKILL leaves a PID-tagged temporary name that the next run removes.
  */
 export async function withAtomicOutput<T>(
   finalPath: string,
   produce: (tmpPath: string) => Promise<T>,
   options: { replaceDirectory?: boolean } = {},
 ): Promise<T> {
-  await mkdir(dirname(finalPath), { recursive: true });
-  const tmp = tempSibling(finalPath);
-  const cleanup = () => rm(tmp, { recursive: true, force: true });
-  const onSignal = () => {
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  return withAtomicOutputs([finalPath], ([tmp]) => produce(tmp!), options);
+}
+
+/**
+ * Outputs that belong together (a payload and its checksum): `produce` writes every temporary sibling, then
+ * they are renamed in the given order, so the LAST one is the commit marker. A reader that finds the last
+ * file disagreeing with the others is looking at an interrupted publish (verify reports it as incomplete).
+ */
+export async function withAtomicOutputs<T>(
+  finalPaths: readonly string[],
+  produce: (tmpPaths: string[]) => Promise<T>,
+  options: { replaceDirectory?: boolean } = {},
+): Promise<T> {
+  const dirs = [...new Set(finalPaths.map((p) => dirname(p)))];
+  for (const d of dirs) {
+    await mkdir(d, { recursive: true });
+    await sweepStaleOnce(d);
+  }
+  const tmps = finalPaths.map((p) => tempSibling(p));
+  const untrack = tmps.map((t) => removeOnSignal(t));
+  const cleanup = () => Promise.all(tmps.map((t) => rm(t, { recursive: true, force: true })));
   try {
-    const result = await produce(tmp);
-    if (options.replaceDirectory) await rm(finalPath, { recursive: true, force: true });
-    await rename(tmp, finalPath);
+    const result = await produce(tmps);
+    for (const [i, tmp] of tmps.entries()) {
+      if (options.replaceDirectory) await rm(finalPaths[i]!, { recursive: true, force: true });
+      await rename(tmp, finalPaths[i]!);
+      // rename(2) does nothing when both names are hard links of one file (a re-run placing the same
+      // image): the temporary name would stay behind.
+      await rm(tmp, { force: true });
+    }
     return result;
   } catch (e) {
     await cleanup();
     throw e;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const u of untrack) u();
   }
 }
 
@@ -81,6 +95,48 @@ export async function digestFile(path: string): Promise<FileDigest> {
     sha256Base64: d256.toString("base64"),
     sha1Base64: h1.digest("base64"),
   };
+}
+
+/**
+ * Open an input file for reading, refusing anything but a regular file. Opened non-blocking and checked
+ * on the open descriptor: a FIFO (even one named like a .deb) or a device can neither hang the build
+ * nor be swapped in between a check and the open. Errors are `code` errors naming the file and `what` it is.
+ */
+export async function openRegularFile(
+  path: string,
+  what: string,
+  code: ErrorCode = "SOURCE_INVALID",
+): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    throw new SysextError(
+      code,
+      `cannot open ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        cause: e,
+        location: { file: path },
+        hint: `check that the ${what} exists and is readable by the user running sysextkit`,
+      },
+    );
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    const kind = st.isFIFO()
+      ? "a FIFO"
+      : st.isDirectory()
+        ? "a directory"
+        : st.isSocket()
+          ? "a socket"
+          : "a device";
+    throw new SysextError(code, `${what} ${path} is ${kind}, not a regular file`, {
+      location: { file: path },
+      hint: `replace it with the real ${what} (sysextkit reads only regular files as inputs)`,
+    });
+  }
+  return fh;
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -29,18 +29,23 @@ function checkKey(what: string, key: string, location?: ErrorLocation): void {
 }
 
 /**
+ * One generated KEY=value line: key, value, and optionally the spec field the value came from (named in
+ * the error when the value holds a control character).
+ */
+export type KvEntry = readonly [key: string, value: string, field?: string];
+
+const at = (location: ErrorLocation | undefined, field: string | undefined): ErrorLocation | undefined =>
+  field === undefined ? location : { ...location, field };
+
+/**
  * os-release style text (`KEY=value` lines, values quoted only where needed), for extension-release
  * and oem-release. `what` names the file in errors.
  */
-export function renderEnvFile(
-  what: string,
-  entries: ReadonlyArray<readonly [string, string]>,
-  location?: ErrorLocation,
-): string {
+export function renderEnvFile(what: string, entries: readonly KvEntry[], location?: ErrorLocation): string {
   let out = "";
-  for (const [k, v] of entries) {
-    checkKey(what, k, location);
-    if (CONTROL.test(v)) refuse(what, k, v, location);
+  for (const [k, v, field] of entries) {
+    checkKey(what, k, at(location, field));
+    if (CONTROL.test(v)) refuse(what, k, v, at(location, field));
     out += `${k}=${formatEnvValue(v)}\n`;
   }
   return out;
@@ -49,7 +54,7 @@ export function renderEnvFile(
 /** One INI section: `[name]` then `Key=value` lines (repeated keys allowed, in order). */
 export interface IniSection {
   readonly name: string;
-  readonly entries: ReadonlyArray<readonly [string, string]>;
+  readonly entries: readonly KvEntry[];
 }
 
 /**
@@ -60,10 +65,11 @@ export function renderIni(
   what: string,
   sections: readonly IniSection[],
   comment?: readonly string[],
+  location?: ErrorLocation,
 ): string {
   const parts: string[] = [];
   if (comment && comment.length > 0) {
-    for (const c of comment) if (CONTROL.test(c)) refuse(what, "(comment)", c);
+    for (const c of comment) if (CONTROL.test(c)) refuse(what, "(comment)", c, location);
     parts.push(comment.map((c) => `# ${c}\n`).join(""));
   }
   for (const s of sections) {
@@ -77,12 +83,20 @@ export function renderIni(
       );
     }
     let text = `[${s.name}]\n`;
-    for (const [k, v] of s.entries) {
-      checkKey(what, k);
-      if (CONTROL.test(v)) refuse(what, k, v);
+    for (const [k, v, field] of s.entries) {
+      checkKey(what, k, at(location, field));
+      if (CONTROL.test(v)) refuse(what, k, v, at(location, field));
       text += `${k}=${v}\n`;
     }
     parts.push(text);
   }
   return parts.join("\n");
+}
+
+/**
+ * A value substituted into generated line-based text outside this writer (the `{{ var }}` of unit and
+ * config templates): refused, like every value here, when it holds a control character.
+ */
+export function checkLineValue(what: string, key: string, value: string, location?: ErrorLocation): void {
+  if (CONTROL.test(value)) refuse(what, key, value, location);
 }

@@ -27,6 +27,8 @@ export interface ReadSecretOptions {
   readonly code?: ErrorCode;
   /** Standard input to read `-` from (default process.stdin); tests pass their own stream. */
   readonly stdin?: Readable;
+  /** Never print the reference, not even as a file name (passphrases: a value given by mistake is the secret). */
+  readonly hideRef?: boolean;
 }
 
 let stdinTaken = false;
@@ -36,18 +38,31 @@ export function isInlinePem(ref: SecretRef): boolean {
   return ref.trimStart().startsWith("-----BEGIN ");
 }
 
-/** A printable name for a reference that never contains the secret itself. */
-export function secretLabel(ref: SecretRef): string {
+/**
+ * Whether a reference that is not PEM, env: or - still looks like key material given by value (base64
+ * without its PEM armour, several lines): it is then read as a file name, but never printed as one.
+ */
+function looksLikeData(ref: SecretRef): boolean {
+  return /[\r\n]/.test(ref) || (ref.length >= 64 && /^[A-Za-z0-9+/=]+$/.test(ref));
+}
+
+/**
+ * A printable name for a reference that never contains the secret itself. `hidden` (passphrases, whose
+ * reference may be the passphrase typed by mistake) never prints a file name either.
+ */
+export function secretLabel(ref: SecretRef, hidden = false): string {
   if (isInlinePem(ref)) return "PEM text given by value";
   if (ref === "-") return "standard input";
   if (ref.startsWith("env:")) return `environment variable ${ref.slice(4)}`;
+  if (hidden || looksLikeData(ref)) return "a file whose name is not printed (it may be the secret itself)";
   return `file ${ref}`;
 }
 
 /** Read a secret named by `ref` (see SecretRef). Errors name the source, never the content. */
 export async function readSecret(ref: SecretRef, options: ReadSecretOptions): Promise<Secret> {
   const code = options.code ?? "KEY_INVALID";
-  const label = secretLabel(ref);
+  const label = secretLabel(ref, options.hideRef);
+  const printable = label === `file ${ref}`;
   if (isInlinePem(ref)) return { label, file: undefined, data: Buffer.from(ref) };
   if (ref.startsWith("env:")) {
     const name = ref.slice(4);
@@ -83,17 +98,15 @@ export async function readSecret(ref: SecretRef, options: ReadSecretOptions): Pr
     return { label, file: undefined, data };
   }
   try {
-    return { label, file: ref, data: await readFile(ref) };
+    return { label, file: printable ? ref : undefined, data: await readFile(ref) };
   } catch (e) {
-    throw new SysextError(
-      code,
-      `cannot read the ${options.what} from ${label}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
-      {
-        location: { file: ref },
-        cause: scrubCause(e),
-        hint: "pass the path of an existing PEM file, env:NAME, or - for standard input",
-      },
-    );
+    const errno = (e as NodeJS.ErrnoException).code ?? "error";
+    throw new SysextError(code, `cannot read the ${options.what} from ${label}: ${errno}`, {
+      ...(printable ? { location: { file: ref }, cause: scrubCause(e) } : {}),
+      hint: printable
+        ? "pass the path of an existing PEM file, env:NAME, or - for standard input"
+        : "secrets are read from a file path, env:NAME or - (standard input), never given as values on the command line",
+    });
   }
 }
 

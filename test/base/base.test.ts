@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { debianArch, lookupArch, normalizeArch } from "../../src/base/arch.js";
 import { readBase } from "../../src/base/base.js";
-import { formatEnvFile, parseEnvFile } from "../../src/util/env-file.js";
+import { parseEnvFile } from "../../src/util/env-file.js";
+import { renderEnvFile } from "../../src/util/kv-writer.js";
 
 /** A scratch directory removed when the test ends. */
 async function scratch(): Promise<string> {
@@ -39,7 +40,7 @@ describe("os-release", () => {
     const m = parseEnvFile('# c\nID=flatcar\nNAME="Flatcar \\"CL\\""\nPRETTY=\'a b\'\nX=1 # trailing\n');
     expect(Object.fromEntries(m)).toEqual({ ID: "flatcar", NAME: 'Flatcar "CL"', PRETTY: "a b", X: "1" });
     expect(
-      formatEnvFile([
+      renderEnvFile("test", [
         ["ID", "flatcar"],
         ["SYSEXT_NAME", "Microsoft Azure"],
         ["URL", "https://x/"],

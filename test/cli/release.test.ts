@@ -98,6 +98,7 @@ describe("sysextkit release / payload / verify", () => {
 
     const v = await cli(["verify", relDir, "--key", join(dir, "real.pub.pem")]);
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+    // The throwaway key alone proves nothing: update_engine checks the real key's version-2 signature.
     const vp = await cli([
       "verify",
       join(relDir, "hello.gz"),
@@ -105,7 +106,16 @@ describe("sysextkit release / payload / verify", () => {
       join(dir, "throwaway.pub.pem"),
       "--json",
     ]);
-    expect(vp.exitCode, vp.stdout).toBe(0);
+    expect(vp.exitCode, vp.stdout).toBe(1);
+    const both = await cli([
+      "verify",
+      join(relDir, "hello.gz"),
+      "--key",
+      join(dir, "throwaway.pub.pem"),
+      "--key",
+      join(dir, "real.pub.pem"),
+    ]);
+    expect(both.exitCode, both.stdout).toBe(0);
 
     // Tampering with a published file fails verification and names the file.
     await appendFile(join(relDir, "hello.gz"), "x");

@@ -9,6 +9,8 @@ export interface CliResult {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** The signal that ended the process, if one did (exitCode is then -1). */
+  readonly signal?: string;
 }
 
 export async function cli(
@@ -33,5 +35,10 @@ export async function cli(
             reject: false,
           },
         );
-  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+  return {
+    exitCode: r.exitCode ?? -1,
+    stdout: String(r.stdout),
+    stderr: String(r.stderr),
+    ...(r.signal ? { signal: r.signal } : {}),
+  };
 }

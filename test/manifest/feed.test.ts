@@ -8,6 +8,7 @@ import { updateFeed } from "../../src/manifest/feed.js";
 import { verifyFeed } from "../../src/manifest/feed-verify.js";
 import { writeRelease } from "../../src/manifest/release.js";
 import { verifyRelease } from "../../src/manifest/verify.js";
+import { cli } from "../helpers/cli.js";
 import { gpgVerify, makeGpgKey, type TestGpgKey } from "../helpers/gpg.js";
 import { needTools } from "../helpers/tools.js";
 import { genRsa, makeImage } from "../payload/crau-helpers.js";
@@ -15,7 +16,7 @@ import { genRsa, makeImage } from "../payload/crau-helpers.js";
 await needTools("gpg", "gpgconf", "sha256sum", "openssl", "bzip2");
 let dir = "";
 let key: TestGpgKey;
-let crau: { priv: string };
+let crau: { priv: string; pub: string };
 const rel: Record<string, string> = {};
 
 /** A release of extension oem-x (version v) for OS id/os, its image made of `seed`. */
@@ -63,10 +64,10 @@ describe("updateFeed / verifyFeed", () => {
     const v = await gpgVerify(dir, key.public, join(rel.A!, "SHA256SUMS.gpg"), join(rel.A!, "SHA256SUMS"));
     expect(v.exitCode, v.output).toBe(0);
     expect(await readFile(join(rel.A!, "oem-x.transfer"), "utf8")).toMatch(/^Verify=true$/m);
-    const good = await verifyRelease(rel.A!, { gpgPublicKeys: [key.public] });
+    const good = await verifyRelease(rel.A!, { publicKeys: [crau.pub], gpgPublicKeys: [key.public] });
     expect(good.failures).toEqual([]);
     const other = await makeGpgKey(dir, "stranger");
-    const bad = await verifyRelease(rel.A!, { gpgPublicKeys: [other.public] });
+    const bad = await verifyRelease(rel.A!, { publicKeys: [crau.pub], gpgPublicKeys: [other.public] });
     expect(bad.failures).toEqual([
       expect.stringMatching(/^SHA256SUMS\.gpg: signed by key [0-9A-F]+, which is not in the given keyring$/),
     ]);
@@ -101,7 +102,7 @@ describe("updateFeed / verifyFeed", () => {
       const copy = join(dir, `rel-A-${name}`);
       await execa("cp", ["-a", rel.A!, copy]);
       await damage(copy);
-      const r = await verifyRelease(copy, { gpgPublicKeys: [key.public] });
+      const r = await verifyRelease(copy, { publicKeys: [crau.pub], gpgPublicKeys: [key.public] });
       expect(r.ok, name).toBe(false);
       expect(
         r.failures.filter((f) => f.startsWith("SHA256SUMS.gpg")),
@@ -181,8 +182,41 @@ describe("updateFeed / verifyFeed", () => {
         expect.stringMatching(/^oem-x_4081\.2\.0_x86-64\.raw: sha256 /),
         "stray.raw: not part of the feed",
         "oem-x-4081.3.0-1.1-x86-64.raw: missing",
+        expect.stringMatching(/^SHA256SUMS\.gpg: signature NOT checked; pass --gpg-public KEYRING/),
       ]),
     );
-    expect(r.warnings.join("\n")).toContain("SHA256SUMS.gpg: not checked");
+  });
+
+  it("a signed feed or release verified without a keyring fails unless signature checks are skipped", async () => {
+    const feed = join(dir, "feed");
+    const bare = await verifyFeed(feed);
+    expect(bare.ok).toBe(false);
+    expect(bare.failures).toEqual([
+      expect.stringMatching(
+        /^SHA256SUMS\.gpg: signature NOT checked; pass --gpg-public KEYRING .*--no-signature-check$/,
+      ),
+    ]);
+    const skipped = await verifyFeed(feed, { noSignatureCheck: true });
+    expect(skipped.ok).toBe(true);
+    expect(skipped.signatureCheck).toEqual({ signed: true, checked: false });
+    expect(skipped.warnings).toEqual([expect.stringMatching(/^SHA256SUMS\.gpg: signature NOT checked/)]);
+    expect((await verifyFeed(feed, { gpgPublicKeys: [key.public] })).signatureCheck).toEqual({
+      signed: true,
+      checked: true,
+    });
+    const relBare = await verifyRelease(rel.A!, { publicKeys: [crau.pub] });
+    expect(relBare.failures).toEqual([expect.stringMatching(/^SHA256SUMS\.gpg: signature NOT checked/)]);
+    const relSkipped = await verifyRelease(rel.A!, { noSignatureCheck: true });
+    expect(relSkipped.ok).toBe(true);
+    expect(relSkipped.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^SHA256SUMS\.gpg: signature NOT checked/)]),
+    );
+    // The CLI says so plainly.
+    const out = await cli(["verify", feed]);
+    expect(out.exitCode).toBe(1);
+    const ok = await cli(["verify", feed, "--no-signature-check"]);
+    expect(ok.exitCode, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/^OK \(signatures NOT checked\): /);
+    expect(ok.stdout).toContain("SHA256SUMS.gpg NOT checked (--no-signature-check)");
   });
 });

@@ -177,7 +177,9 @@ describe("writeRelease / verifyRelease", () => {
     const v = await verifyRelease(copy, { publicKeys: [key.pub] });
     expect(v.ok).toBe(false);
     expect(v.failures.some((x) => x.startsWith("oem-b.gz: sha256"))).toBe(true);
-    expect(v.failures.some((x) => x.startsWith("SHA256SUMS: oem-b.gz"))).toBe(true);
+    expect(v.failures.some((x) => /^oem-b\.gz: the version-2 signature .* does not verify/.test(x))).toBe(
+      true,
+    );
   });
 
   it("verifyRelease names a missing image, an unlisted manifest and a wrong Nebraska main package", async () => {
@@ -198,7 +200,7 @@ describe("writeRelease / verifyRelease", () => {
         "oem-a-3815.2.0-1.2-x86-64.raw: named by manifest.json but missing",
         "SHA256SUMS: does not list nebraska-package.json",
         "SHA256SUMS: does not list oem-a-3815.2.0-1.2-x86-64.raw",
-        "nebraska-package.json: main package filename/size/hash/hash256 differ from manifest.json",
+        expect.stringMatching(/^nebraska-package\.json: differs from what manifest\.json implies \(line 1: /),
       ]),
     );
     expect(v.failures.some((f) => f.startsWith("oem-a.gz: cannot compare with"))).toBe(true);

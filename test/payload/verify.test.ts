@@ -118,19 +118,26 @@ describe("verifyPayload names each defect", () => {
     expect(split.failures).toEqual(["operation 0: 2 dst_extents; ue-rs requires exactly one"]);
   });
 
-  it("rejects a flipped byte in the real signature; only the throwaway key valid is a warning", async () => {
+  it("rejects a flipped byte in the real signature, and a payload only the throwaway key verifies", async () => {
     const bad = Buffer.from(data);
     bad[bad.length - 10] = bad[bad.length - 10]! ^ 0x01;
     writeFileSync(join(dir, "sigflip.gz"), bad);
     const flipped = await verifyPayload(join(dir, "sigflip.gz"), { publicKeys: [k2.pub] });
     expect(flipped.ok).toBe(false);
-    expect(flipped.failures).toEqual([expect.stringMatching(/no signature verifies/)]);
+    expect(flipped.failures).toEqual([
+      `the version-2 signature (the one update_engine checks) does not verify with the trusted key ${k2.pub}`,
+    ]);
     writeFileSync(join(dir, "orig.gz"), data);
     const throwaway = await verifyPayload(join(dir, "orig.gz"), { publicKeys: [k1.pub] });
-    expect(throwaway.ok).toBe(true);
-    expect(throwaway.warnings).toEqual([expect.stringMatching(/no valid version-2 signature/)]);
-    const unchecked = await verifyPayload(join(dir, "orig.gz"));
+    expect(throwaway.ok).toBe(false);
+    expect(throwaway.failures).toEqual([
+      expect.stringMatching(
+        /does not verify with the trusted key .*k1\.pub\.pem \(that key validates the version-1 signature instead\)$/,
+      ),
+    ]);
+    const unchecked = await verifyPayload(join(dir, "orig.gz"), { noSignatureCheck: true });
     expect(unchecked.ok).toBe(true);
-    expect(unchecked.warnings).toEqual(["no public key given: signatures were not checked"]);
+    expect(unchecked.signatureCheck).toEqual({ checked: false });
+    expect(unchecked.warnings).toEqual([expect.stringMatching(/^signatures were NOT checked/)]);
   });
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { hostArch } from "../../src/base/arch.js";
 import type { HostIdentity } from "../../src/release/host-check.js";
 import { releaseFields } from "../../src/release/release-file.js";
-import { formatEnvFile } from "../../src/util/env-file.js";
+import { renderEnvFile } from "../../src/util/kv-writer.js";
 import { makeBase, makeSpec } from "./fixtures.js";
 
 export const ARCH = hostArch();
@@ -25,7 +25,8 @@ export interface Row {
   host?: Record<string, string>;
 }
 
-const generated = formatEnvFile(
+const generated = renderEnvFile(
+  "test",
   releaseFields({
     name: "t",
     spec: makeSpec({

@@ -1,7 +1,8 @@
 // Tests for the extension-release fields (order, binding modes, quoting) and the generated tree entry.
 import { describe, expect, it } from "vitest";
 import { releaseFields, releaseFileEntry, EXTENSION_RELEASE_DIR } from "../../src/release/release-file.js";
-import { formatEnvFile, parseEnvFile } from "../../src/util/env-file.js";
+import { parseEnvFile } from "../../src/util/env-file.js";
+import { renderEnvFile } from "../../src/util/kv-writer.js";
 import { thrown } from "../helpers/errors.js";
 import { makeBase, makeSpec } from "./fixtures.js";
 
@@ -21,7 +22,7 @@ describe("releaseFields", () => {
       base: makeBase(),
       version: "2.12.0.4-r2",
     });
-    expect(formatEnvFile(fields)).toBe(
+    expect(renderEnvFile("test", fields)).toBe(
       [
         "ID=flatcar",
         "VERSION_ID=3815.2.0",
@@ -43,7 +44,7 @@ describe("releaseFields", () => {
       release: { extra: { ZZ: "a b", AA: "" } },
     });
     const fields = releaseFields({ name: "x", spec, base: makeBase(), version: undefined });
-    const parsed = parseEnvFile(formatEnvFile(fields));
+    const parsed = parseEnvFile(renderEnvFile("test", fields));
     expect(parsed.get("SYSEXT_NAME")).toBe(`He said "hi" $HOME \`x\` back\\slash`);
     expect(parsed.get("ZZ")).toBe("a b");
     expect(parsed.get("AA")).toBe("");

@@ -131,6 +131,19 @@ describe("inline file and symlink sources", () => {
     expect(await entryText(e)).toBe("echo hi\n");
   });
 
+  it("spools a large inline content to the work directory (the tree never holds it: 20 MiB took 850 MB RSS)", async () => {
+    const text = "line of text \u00e9\n".repeat(80_000); // 1.2 MiB, multi-byte UTF-8
+    const b = new TreeBuilder();
+    await add(b, { type: "file", path: "usr/share/big/x", content: text });
+    const e = b.get("usr/share/big/x");
+    expect(e?.type === "file" && e.content.kind).toBe("file");
+    expect(e?.type === "file" && e.content.kind === "file" && e.content.path.startsWith(ctx.workDir)).toBe(
+      true,
+    );
+    expect(e).toMatchObject({ size: Buffer.byteLength(text) });
+    expect(await entryText(e)).toBe(text);
+  });
+
   it("adds a file copied from a path relative to the spec directory", async () => {
     await writeFile(join(ctx.specDir, "payload.conf"), "key=value\n");
     const b = new TreeBuilder();

@@ -12,7 +12,7 @@ export function registerPayload(program: Command): void {
     .argument("<image>", "the raw extension image")
     .option(
       "--key <pem>",
-      "PEM RSA private key (repeatable: throwaway key first, real key last)",
+      "RSA private key: a PEM file, env:NAME or - for stdin (repeatable: throwaway key first, real key last)",
       collect,
       [],
     )

@@ -62,7 +62,7 @@ export function registerRelease(program: Command): void {
     .option("--extension <path>", "extension.yaml or folder (repeatable; default: the catalog)", collect, [])
     .option(
       "--key <pem>",
-      "PEM RSA private signing key (repeatable: throwaway first, real last)",
+      "RSA private signing key: a PEM file, env:NAME or - for stdin (repeatable: throwaway first, real last)",
       collect,
       [],
     )

@@ -9,6 +9,8 @@ import { collect } from "./shared.js";
 
 interface VerifyFlags {
   key: string[];
+  trustedKey?: string;
+  signatureCheck: boolean;
   gpgPublic: string[];
   certificate: string[];
   image?: string;
@@ -25,17 +27,30 @@ export function registerVerify(program: Command): void {
       "<path>",
       "a CrAU payload file, a release directory, a sysupdate feed, a DDI, or an image with NAME.verity sidecars",
     )
-    .option("--key <pem>", "PEM public (or private) key to check signatures with (repeatable)", collect, [])
-    .option("--image <raw>", "for a payload: the image it must reassemble to")
     .option(
-      "--gpg-public <keyring>",
-      "OpenPGP public key or keyring SHA256SUMS.gpg must be signed by (file, env:NAME or -; repeatable)",
+      "--key <pem>",
+      "public (or private) key: a PEM file, env:NAME, or - for stdin (repeatable; the last one is the trusted real key)",
       collect,
       [],
     )
     .option(
+      "--trusted-key <pem>",
+      "the real key whose version-2 signature must verify (default: the last --key)",
+    )
+    .option(
+      "--no-signature-check",
+      "verify everything but the payload signatures (the output says they were not checked)",
+    )
+    .option("--image <raw>", "for a payload: the image it must reassemble to")
+    .option(
       "--certificate <pem>",
       "for a DDI or verity image: X.509 certificate the signature must verify with (repeatable; file, env:NAME or -)",
+      collect,
+      [],
+    )
+    .option(
+      "--gpg-public <keyring>",
+      "OpenPGP public key or keyring SHA256SUMS.gpg must be signed by (file, env:NAME or -; repeatable)",
       collect,
       [],
     )
@@ -52,20 +67,47 @@ export function registerVerify(program: Command): void {
         const { isVerityImage } = await import("../../image/ddi/verify.js");
         if (await isVerityImage(path)) return verifyVerityImage(path, flags);
       }
-      const { verifyRelease } = await import("../../manifest/verify.js");
-      const { verifyPayload } = await import("../../payload/verify.js");
-      const opts = flags.key.length ? { publicKeys: flags.key } : {};
+      const trust = {
+        publicKeys: flags.key,
+        ...(flags.trustedKey ? { trustedKey: flags.trustedKey } : {}),
+        ...(flags.signatureCheck ? {} : { noSignatureCheck: true }),
+      };
       const gpg = flags.gpgPublic.length ? { gpgPublicKeys: flags.gpgPublic } : {};
       const { FEED_INDEX } = await import("../../manifest/feed.js");
       const feed = st.isDirectory() && (await exists(join(path, FEED_INDEX)));
       const report = feed
-        ? await (await import("../../manifest/feed-verify.js")).verifyFeed(path, gpg)
+        ? await (
+            await import("../../manifest/feed-verify.js")
+          ).verifyFeed(path, { ...gpg, ...(flags.signatureCheck ? {} : { noSignatureCheck: true }) })
         : st.isDirectory()
-          ? await verifyRelease(path, { ...opts, ...gpg })
-          : await verifyPayload(path, { ...opts, ...(flags.image ? { expectedImage: flags.image } : {}) });
+          ? await (await import("../../manifest/verify.js")).verifyRelease(path, { ...trust, ...gpg })
+          : await (
+              await import("../../payload/verify.js")
+            ).verifyPayload(path, { ...trust, ...(flags.image ? { expectedImage: flags.image } : {}) });
       if (flags.json) printJson(report);
       else {
-        const lines = [`${report.ok ? "OK" : "FAILED"}: ${path}`];
+        const check = "signatureCheck" in report ? report.signatureCheck : undefined;
+        const verdict = report.ok
+          ? check && !check.checked && !("signed" in check && !check.signed)
+            ? "OK (signatures NOT checked)"
+            : "OK"
+          : "FAILED";
+        const lines = [`${verdict}: ${path}`];
+        if (check && "signed" in check) {
+          lines.push(
+            !check.signed
+              ? "  signatures: the feed is unsigned (no SHA256SUMS.gpg; hosts need Verify=false)"
+              : check.checked
+                ? "  signatures: SHA256SUMS.gpg was checked with the given keyring"
+                : "  signatures: SHA256SUMS.gpg NOT checked (--no-signature-check); nothing shows who made this",
+          );
+        } else if (check) {
+          lines.push(
+            check.checked
+              ? `  signatures: the version-2 signature was checked with the trusted key ${check.trustedKey}`
+              : "  signatures: NOT checked (--no-signature-check); nothing shows who made this",
+          );
+        }
         for (const f of report.failures) lines.push(`  FAIL ${f}`);
         for (const w of report.warnings) lines.push(`  warn ${w}`);
         if ("newest" in report)

@@ -1,6 +1,6 @@
 // The ar container of .deb files: list members (name, data offset, size) without reading their contents.
-import { open } from "node:fs/promises";
 import { SysextError } from "../../errors.js";
+import { openRegularFile } from "../../util/fs.js";
 
 export interface ArMember {
   readonly name: string;
@@ -26,16 +26,7 @@ export async function readArMembers(file: string): Promise<ArMember[]> {
       hint: "the file is corrupt or not a Debian package; download it again (apt-get download <name>) or rebuild it with dpkg-deb --build",
       ...(cause === undefined ? {} : { cause }),
     });
-  let fh;
-  try {
-    fh = await open(file, "r");
-  } catch (e) {
-    throw new SysextError("PACKAGE_INVALID", `cannot open package ${file}: ${(e as Error).message}`, {
-      location: { file },
-      cause: e,
-      hint: "check the path in the deb source's packages list or dir",
-    });
-  }
+  const fh = await openRegularFile(file, "package", "PACKAGE_INVALID");
   try {
     const { size: total } = await fh.stat();
     const magic = Buffer.alloc(MAGIC.length);
@@ -98,7 +89,7 @@ export async function readArMemberBytes(file: string, member: ArMember, limit = 
       },
     );
   }
-  const fh = await open(file, "r");
+  const fh = await openRegularFile(file, "package", "PACKAGE_INVALID");
   try {
     const buf = Buffer.alloc(member.size);
     await fh.read(buf, 0, member.size, member.offset);

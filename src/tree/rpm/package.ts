@@ -1,6 +1,5 @@
 // An RPM package's metadata from its header: identity, files (modes, flags, links, caps), dependencies, scriptlets.
-import { open } from "node:fs/promises";
-import { SysextError } from "../../errors.js";
+import { openRegularFile } from "../../util/fs.js";
 import { headerError, readHeaders, TAG, type RpmHeader } from "./header.js";
 
 /** File flags (rpmfiles.h). */
@@ -160,16 +159,8 @@ function readFiles(h: RpmHeader, where: string, file?: string): RpmFile[] {
 
 /** Read the headers of a .rpm file (not its payload). */
 export async function readRpmPackage(file: string): Promise<RpmPackage> {
-  let fh;
-  try {
-    fh = await open(file, "r");
-  } catch (e) {
-    throw new SysextError("PACKAGE_INVALID", `cannot open ${file}: ${(e as Error).message}`, {
-      cause: e,
-      location: { file },
-      hint: "check that the package exists and is readable",
-    });
-  }
+  // A FIFO or device named like a .rpm is refused on the open descriptor, never waited on.
+  const fh = await openRegularFile(file, "package", "PACKAGE_INVALID");
   try {
     const hs = await readHeaders(fh, file);
     if (hs.source || !hs.header.has(TAG.SOURCERPM))

@@ -1,12 +1,10 @@
 // Decompression by magic bytes: gzip through node:zlib, xz/zstd/bzip2 through their command line tools.
-import { execa } from "execa";
 import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
 import { PassThrough, Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { SysextError } from "../../errors.js";
-import { requireTool } from "../../util/exec.js";
+import { requireTool, spawnTool } from "../../util/exec.js";
+import { openRegularFile } from "../../util/fs.js";
 
 export type Compression = "none" | "gzip" | "xz" | "zstd" | "bzip2";
 /** What a container may declare besides what magic bytes tell: legacy lzma ("lzma_alone") has no magic. */
@@ -36,13 +34,7 @@ export async function openDecompressed(
 ): Promise<NodeJS.ReadableStream> {
   const magic = Buffer.alloc(6);
   let got = 0;
-  const fh = await open(file, "r").catch((e: unknown) => {
-    throw new SysextError("IO", `cannot open ${file}: ${(e as Error).message}`, {
-      cause: e,
-      location: { file },
-      hint: "check that the archive exists and is readable by the user running the build",
-    });
-  });
+  const fh = await openRegularFile(file, "archive", "IO");
   try {
     got = (await fh.read(magic, 0, Math.min(6, length ?? 6), offset)).bytesRead;
   } finally {
@@ -75,7 +67,7 @@ function viaTool(
   input: Readable,
   args = tool === "zstd" ? ["-dcq"] : ["-dc"],
 ): NodeJS.ReadableStream {
-  const sub = execa(bin, args, {
+  const sub = spawnTool(bin, args, {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

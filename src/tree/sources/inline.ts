@@ -1,11 +1,12 @@
 // Inline sources: a file given in the spec (content or a copied file) and a symlink.
-import { stat } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { SysextError } from "../../errors.js";
 import type { SourceSpec } from "../../spec/schema.js";
 import type { TreeBuilder } from "../tree.js";
 import type { Content } from "../types.js";
 import { normalizeDestination, parseMode, requireSourcePath, resolveSourcePath } from "./common.js";
 import type { SourceContext, SourceResult } from "./context.js";
+import { newBlobFile } from "./tar.js";
 
 /** A file with inline `content` (UTF-8) or copied `from` a file relative to the spec directory. */
 export async function addFileSource(
@@ -18,7 +19,7 @@ export async function addFileSource(
   const mode = parseMode(source.mode);
   let content: Content;
   if (source.content !== undefined) {
-    content = { kind: "bytes", data: new TextEncoder().encode(source.content) };
+    content = await spool(source.content, ctx.workDir);
   } else if (source.from !== undefined) {
     const abs = resolveSourcePath(ctx.specDir, source.from);
     await requireSourcePath(abs, "file", { field: "from", given: source.from, what: "file source" });
@@ -33,6 +34,24 @@ export async function addFileSource(
   const size = content.kind === "bytes" ? content.data.length : content.size;
   builder.add({ type: "file", path, mode, size, content, origin }, source.onConflict);
   return { entries: 1 };
+}
+
+/** Inline text longer than this is written to the work directory instead of being kept in the tree. */
+const SPOOL_FROM = 64 * 1024;
+
+/**
+ * Inline content as tree content: short text as bytes; longer text spooled to a file in the build's work
+ * directory, like archive members, so the tree never holds large buffers whatever the spec holds.
+ */
+async function spool(text: string, workDir: string): Promise<Content> {
+  if (text.length < SPOOL_FROM / 4) {
+    const data = new TextEncoder().encode(text);
+    if (data.length < SPOOL_FROM) return { kind: "bytes", data };
+  }
+  await mkdir(workDir, { recursive: true });
+  const file = newBlobFile(workDir);
+  await writeFile(file, text, { encoding: "utf8", mode: 0o600 });
+  return { kind: "file", path: file, offset: 0, size: (await stat(file)).size };
 }
 
 /** A symbolic link; targets that climb above the image root are refused by the tree builder. */

@@ -2,6 +2,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { SysextError } from "../../errors.js";
+import { checkLineValue } from "../../util/kv-writer.js";
 import type { SourceSpec } from "../../spec/schema.js";
 import type { TreeBuilder } from "../tree.js";
 import { parseMode } from "./common.js";
@@ -86,6 +87,8 @@ export function renderTemplate(text: string, vars: Readonly<Record<string, strin
         hint: `define it in the spec's vars or the template source's vars (or pass --var ${name}=...); available: ${available}`,
       });
     }
+    // Rendered templates are units and line-based configuration: a line break in a value would add lines.
+    checkLineValue(`template ${file} line ${line}`, `{{ ${name} }}`, value, { file, line });
     return value;
   });
 }
