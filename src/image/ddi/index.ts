@@ -1,7 +1,6 @@
 // The verity backends: a DDI (GPT with root, root-verity, root-verity-sig) or a plain image with verity sidecar files.
-import { execa } from "execa";
 import { rename, rm, stat, writeFile } from "node:fs/promises";
-import { findTool } from "../../util/exec.js";
+import { findTool, spawnTool } from "../../util/exec.js";
 import type { SystemdArch } from "../../base/arch.js";
 import type { ErofsOptions } from "../erofs.js";
 import { writeErofs } from "../erofs.js";
@@ -50,7 +49,7 @@ export async function writeDdiImage(o: VerityImageOptions): Promise<DdiWriteResu
 async function insertHead(file: string, bytes: number): Promise<boolean> {
   const bin = await findTool("fallocate");
   if (!bin) return false;
-  const r = await execa(bin, ["--insert-range", "--offset", "0", "--length", String(bytes), file], {
+  const r = await spawnTool(bin, ["--insert-range", "--offset", "0", "--length", String(bytes), file], {
     reject: false,
   });
   return r.exitCode === 0;
