@@ -11,6 +11,7 @@ import { registerPayload } from "./commands/payload.js";
 import { registerRelease } from "./commands/release.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerTest } from "./commands/test.js";
 import { printJson, reportError, wantsStack } from "./output.js";
 
 function version(): string {
@@ -38,6 +39,7 @@ export function createProgram(): Command {
     registerFeed,
     registerVerify,
     registerSchema,
+    registerTest,
   ]) {
     register(program);
   }
