@@ -45,6 +45,8 @@ const check = z.strictObject({
 });
 
 export const bootReportSchema = z.strictObject({
+  /** Written by `sysextkit test --json` as by every --json output (src/cli/output.ts); not by bootTest(). */
+  schemaVersion: z.literal(1).optional(),
   kind: z.literal("sysextkit-boot-report"),
   version: z.literal(BOOT_REPORT_VERSION),
   /** true only when every check of severity error holds. */

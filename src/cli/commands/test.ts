@@ -84,7 +84,7 @@ export function registerTest(program: Command): void {
     .action(async (images: string[], flags: TestFlags) => {
       if (flags.schema) {
         const { bootReportJsonSchema } = await import("../../boot/report-schema.js");
-        printJson(bootReportJsonSchema());
+        printJson(bootReportJsonSchema(), { raw: true });
         return;
       }
       if (!flags.base) {
