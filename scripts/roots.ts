@@ -2,6 +2,8 @@
 import { join } from "node:path";
 import { ensureBase, type BaseOptions } from "../examples/debian-bookworm/debs.js";
 import { BASE_INCLUDE } from "../examples/debian-bookworm/packages.js";
+import { BOOT_INCLUDE, BOOT_SETUP, KERNEL_PACKAGE } from "../examples/debian-bookworm/boot-base.js";
+import { secondStageInChroot } from "../examples/debian-bookworm/foreign-root.js";
 import { defaultCacheDir } from "../src/util/cache.js";
 
 /**
@@ -13,6 +15,15 @@ export const ROOTS = {
   "bookworm-systemd": { suite: "bookworm", include: BASE_INCLUDE },
   /** Debian 12 minbase: stands in for the node:20-bookworm-slim image the container example builds on (#12). */
   "bookworm-slim": { suite: "bookworm" },
+  /**
+   * Debian 12 that boots under QEMU (#8): kernel + initramfs in /boot, udev, systemd-sysext.service
+   * enabled. The base of `sysextkit test` in the example and the boot tests.
+   */
+  "bookworm-boot": {
+    suite: "bookworm",
+    include: [...BOOT_INCLUDE, KERNEL_PACKAGE.amd64!],
+    setup: BOOT_SETUP,
+  },
   /** Debian 13: systemd 257 (sysext, dissect, repart --make-ddi, sysupdate, systemd-pull). */
   "trixie-tools": {
     suite: "trixie",
@@ -76,9 +87,31 @@ export const ROOTS = {
   },
 } as const satisfies Record<string, BaseOptions>;
 
-export type RootName = keyof typeof ROOTS;
+/**
+ * Roots made only on request (`tsx scripts/setup-roots.ts bookworm-boot-arm64`, or by the test that needs
+ * them), not by .ci/run: the arm64 guest is not part of `npm test` (vitest.config.ts).
+ */
+export const OPTIONAL_ROOTS = {
+  /**
+   * Bootable Debian 12 for arm64 (#8), booted with qemu-system-aarch64 (TCG): debootstrap --foreign here,
+   * the second stage and the setup in a chroot under qemu-aarch64-static (binfmt_misc, mounted and
+   * registered when missing). Its initramfs holds only the virtio disk and ext4 modules.
+   */
+  "bookworm-boot-arm64": {
+    suite: "bookworm",
+    arch: "arm64",
+    include: [...BOOT_INCLUDE, KERNEL_PACKAGE.arm64!],
+    setup: BOOT_SETUP,
+    secondStage: (partial: string, setup: string | undefined) =>
+      secondStageInChroot(partial, "arm64", setup, (l) => process.stderr.write(`${l}\n`)),
+  },
+} as const satisfies Record<string, BaseOptions>;
+
+export type RootName = keyof typeof ROOTS | keyof typeof OPTIONAL_ROOTS;
 
 /** Path of a named root under the cache, made now when it is not there yet (needs root and the mirror). */
 export async function ensureRoot(name: RootName): Promise<string> {
-  return ensureBase(join(defaultCacheDir(), "bases", name), ROOTS[name]);
+  const opts: BaseOptions =
+    name in ROOTS ? ROOTS[name as keyof typeof ROOTS] : OPTIONAL_ROOTS[name as keyof typeof OPTIONAL_ROOTS];
+  return ensureBase(join(defaultCacheDir(), "bases", name), opts);
 }

@@ -36,6 +36,14 @@ packages=(
   # (capabilities read back), matchpathcon with a real policy (label cross-check)
   rpm rpm2cpio cpio alien libcap2-bin
   selinux-utils selinux-policy-default
+  # sysextkit test (#8): guests under QEMU (TCG, or KVM where it really works), root disks with e2fsprogs
+  qemu-system-x86     # qemu-system-x86_64
+  qemu-system-arm     # qemu-system-aarch64: the arm64 guest
+  qemu-user-static    # the arm64 root: debootstrap's second stage runs in a chroot under qemu-aarch64-static
+  binfmt-support      # update-binfmts registers qemu-aarch64-static (F flag) with the kernel's binfmt_misc
+  qemu-utils          # qemu-img: qcow2 bases
+  e2fsprogs           # mkfs.ext4 -d, debugfs, dumpe2fs, resize2fs, e2fsck
+  procps              # ps: the tests look for leftover QEMU processes
 )
 
 missing=()

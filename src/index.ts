@@ -128,3 +128,15 @@ export {
   type ImagePolicy,
   type PolicyVerdict,
 } from "./release/image-policy.js";
+export { bootTest, type BootTestOptions } from "./boot/boot-test.js";
+export {
+  bootReportSchema,
+  bootReportJsonSchema,
+  BOOT_REPORT_VERSION,
+  type BootReport,
+  type UnitReport,
+  type BootCheck,
+} from "./boot/report-schema.js";
+export { renderBootReport } from "./boot/render.js";
+export { PLATFORMS, PLATFORM_DRESS, PLATFORM_OF_OEM, type PlatformName } from "./boot/platforms.js";
+export type { GuestFile } from "./boot/inject.js";

@@ -15,6 +15,26 @@ function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/**
+ * Unmount whatever is mounted at or below `dir` (deepest first): a second stage that was killed leaves
+ * the /proc and /sys that debootstrap mounted in the chroot, and rm cannot remove a mount point.
+ */
+export async function unmountUnder(dir: string): Promise<void> {
+  const prefix = resolve(dir);
+  const mounts = (await readFile("/proc/mounts", "utf8"))
+    .split("\n")
+    .map((l) => l.split(" ")[1]?.replace(/\\040/g, " "))
+    .filter((m): m is string => m !== undefined && (m === prefix || m.startsWith(`${prefix}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await execa("umount", ["-l", m], { reject: false });
+}
+
+/** Remove a partial root, unmounting what a killed chroot left mounted in it first. */
+async function removePartial(partial: string): Promise<void> {
+  await unmountUnder(partial);
+  await rm(partial, { recursive: true, force: true });
+}
+
 /** apt spells epochs in file names as %3a; a package file is NAME_VERSION_ARCH.deb with ARCH the target or "all". */
 function debFileFor(files: readonly string[], name: string, arch: string): string | undefined {
   return files
@@ -104,6 +124,11 @@ export interface BaseOptions {
    * (for example enabling a unit). Part of the marker: another script means another root.
    */
   readonly setup?: string;
+  /**
+   * For a root of another architecture: debootstrap runs with --foreign and this function finishes the
+   * root (second stage, then `setup`) in place, e.g. in a chroot under qemu-user (foreign-root.ts).
+   */
+  readonly secondStage?: (partial: string, setup: string | undefined) => Promise<void>;
 }
 
 /**
@@ -129,9 +154,11 @@ async function ensureBaseLocked(root: string, opts: BaseOptions): Promise<string
   const args = [`--variant=${variant}`];
   if (include.length > 0) args.push(`--include=${include.join(",")}`);
   if (opts.arch) args.push(`--arch=${opts.arch}`);
+  if (opts.secondStage) args.push("--foreign");
   const marker =
     `suite=${suite}\nvariant=${variant}\ninclude=${include.join(",")}\narch=${opts.arch ?? ""}\n` +
-    (opts.setup ? `setup=${JSON.stringify(opts.setup)}\n` : "");
+    (opts.setup ? `setup=${JSON.stringify(opts.setup)}\n` : "") +
+    (opts.secondStage ? "foreign=1\n" : "");
 
   if (await exists(root)) {
     const found = await readFile(join(root, BASE_MARKER), "utf8").catch(() => undefined);
@@ -156,7 +183,7 @@ async function ensureBaseLocked(root: string, opts: BaseOptions): Promise<string
     });
   }
   const partial = `${root}.partial`;
-  await rm(partial, { recursive: true, force: true });
+  await removePartial(partial);
   progress(`base: debootstrap ${args.join(" ")} ${suite} ${root} (about a minute, once)`);
   const child = execa(debootstrap, [...args, suite, partial, mirror], { all: true, reject: false });
   const tail: string[] = [];
@@ -174,7 +201,7 @@ async function ensureBaseLocked(root: string, opts: BaseOptions): Promise<string
   }
   const result = await child;
   if (result.exitCode !== 0) {
-    await rm(partial, { recursive: true, force: true });
+    await removePartial(partial);
     throw new SysextError(
       "TOOL_FAILED",
       `debootstrap failed with exit code ${result.exitCode}: ${tail.slice(-5).join(" | ")}`,
@@ -183,7 +210,16 @@ async function ensureBaseLocked(root: string, opts: BaseOptions): Promise<string
       },
     );
   }
-  if (opts.setup) {
+  if (opts.secondStage) {
+    try {
+      await opts.secondStage(partial, opts.setup);
+    } catch (e) {
+      await removePartial(partial);
+      throw e;
+    } finally {
+      await unmountUnder(partial);
+    }
+  } else if (opts.setup) {
     progress("base:   running the setup script in the new root");
     const r = await execa(await requireTool("chroot"), [partial, "sh", "-ec", opts.setup], {
       all: true,

@@ -13,6 +13,7 @@ import { registerVerify } from "./commands/verify.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSign } from "./commands/sign.js";
 import { registerTrust } from "./commands/trust.js";
+import { registerTest } from "./commands/test.js";
 import { printJson, reportError, wantsStack } from "./output.js";
 import { redactSecrets } from "../util/secret.js";
 
@@ -45,6 +46,7 @@ export function createProgram(): Command {
     registerSign,
     registerTrust,
     registerSchema,
+    registerTest,
   ]) {
     register(program);
   }

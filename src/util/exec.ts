@@ -45,6 +45,18 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   matchpathcon: "selinux-utils",
   selabel_lookup: "selinux-utils",
   getcap: "libcap2-bin",
+  "qemu-system-x86_64": "qemu-system-x86",
+  "qemu-system-aarch64": "qemu-system-arm",
+  "qemu-img": "qemu-utils",
+  "mkfs.ext4": "e2fsprogs",
+  debugfs: "e2fsprogs",
+  dumpe2fs: "e2fsprogs",
+  resize2fs: "e2fsprogs",
+  e2fsck: "e2fsprogs",
+  truncate: "coreutils",
+  timeout: "coreutils",
+  cp: "coreutils",
+  ps: "procps",
 };
 
 const found = new Map<string, string>();
