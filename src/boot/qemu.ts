@@ -1,5 +1,4 @@
 // QEMU for a boot test: the machine per guest architecture, the command line, and a quick KVM probe.
-import { execa } from "execa";
 import { createHash } from "node:crypto";
 import { access, constants, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -7,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostArch, type SystemdArch } from "../base/arch.js";
 import { SysextError } from "../errors.js";
-import { requireTool } from "../util/exec.js";
+import { requireTool, spawnTool } from "../util/exec.js";
 import { PLATFORM_DRESS, type Accel, type PlatformName } from "./platforms.js";
 
 /** One guest architecture: the emulator, its machine and CPU, the console device the kernel writes to. */
@@ -183,7 +182,7 @@ async function runKvmProbe(arch: SystemdArch, kernel: string, timeoutMs: number)
   const log = join(dir, "console.log");
   try {
     await writeFile(log, "");
-    const child = execa(
+    const child = spawnTool(
       qemu,
       [
         "-nodefaults",

@@ -1,7 +1,6 @@
 // Runs one QEMU guest to its end: bounded by a timeout, killed as a process group, also on SIGINT/SIGTERM.
-import { execa } from "execa";
 import { readFile } from "node:fs/promises";
-import { requireTool } from "../util/exec.js";
+import { requireTool, spawnTool } from "../util/exec.js";
 import { onInterrupt } from "./cleanup.js";
 
 export interface GuestRun {
@@ -36,7 +35,7 @@ export async function runGuest(options: {
   const qemu = await requireTool(options.binary);
   const hardLimit = Math.ceil(options.timeoutMs / 1000) + 30;
   const t0 = Date.now();
-  const child = execa(timeoutTool, ["-s", "KILL", String(hardLimit), qemu, ...options.args], {
+  const child = spawnTool(timeoutTool, ["-s", "KILL", String(hardLimit), qemu, ...options.args], {
     detached: true,
     reject: false,
     stdin: "ignore",
