@@ -33,7 +33,8 @@ export async function makeTarFiles(dir: string): Promise<void> {
   const plain = join(dir, "plain.bin");
   await execa("tar", ["--format=posix", "--sort=name", "-cf", plain, "-C", root, "."]);
   const compress = async (tool: string, out: string) => {
-    const { stdout } = await execa(tool, ["-c", plain], { encoding: "buffer" });
+    // stripFinalNewline: false, or a compressed stream that happens to end in 0x0a loses that byte (#11).
+    const { stdout } = await execa(tool, ["-c", plain], { encoding: "buffer", stripFinalNewline: false });
     await writeFile(join(dir, out), stdout);
   };
   await compress("gzip", "gz.bin");
