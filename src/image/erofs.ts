@@ -30,7 +30,7 @@ export function erofsUuid(tree: Tree, epoch: number): string {
   const h = createHash("sha256").update(`sysextkit-erofs\0${epoch}\0`);
   for (const e of tree.entries) {
     h.update(`${e.path}\0${e.type}\0${e.mode}\0`);
-    if (e.type === "file") h.update(`${e.size}\0`);
+    if (e.type === "file") h.update(e.link === undefined ? `${e.size}\0` : `${e.size}\0link\0${e.link}\0`);
     if (e.type === "symlink") h.update(`${e.target}\0`);
   }
   const b = h.digest().subarray(0, 16);

@@ -1,13 +1,13 @@
 // Staging: write a Tree out as a real directory (exact modes, xattrs, one mtime) for mkfs.erofs or debugging.
 import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, lutimes, mkdir, symlink } from "node:fs/promises";
+import { chmod, link, lutimes, mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { SysextError } from "../errors.js";
 import { isTreePath, parentOf } from "../tree/paths.js";
 import type { Tree } from "../tree/tree.js";
-import type { DeviceEntry, FileEntry } from "../tree/types.js";
+import type { DeviceEntry, FileEntry, TreeEntry } from "../tree/types.js";
 import { requireTool, spawnTool } from "../util/exec.js";
 import { abbreviate, limitError, LIMITS } from "../util/limits.js";
 
@@ -21,16 +21,21 @@ export interface StageOptions {
  * Create `dir` (which must not exist) holding every entry of `tree`. Modes are set with chmod after the
  * content is written, so neither the process umask nor a setuid-clearing write changes them; xattrs are
  * set with setfattr; every mtime (the root's too) is the epoch, set children-first so no later change
- * touches a directory's time again. Owners are whoever runs this (root in a real build).
+ * touches a directory's time again. Owners are whoever runs this (root in a real build). Further names
+ * of a hard-link group are made with link(2) to the group's first name: one inode, content written once.
  */
 export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Promise<void> {
   checkStagedPaths(tree, dir);
   await mkdir(dir, { mode: 0o755 });
   await chmod(dir, 0o755);
-  const withXattrs = tree.entries.filter((e) => e.xattrs && Object.keys(e.xattrs).length > 0);
+  const isLinkName = (e: TreeEntry) => e.type === "file" && e.link !== undefined && e.link !== e.path;
+  const withXattrs = tree.entries.filter(
+    (e) => e.xattrs && Object.keys(e.xattrs).length > 0 && !isLinkName(e),
+  );
   const setfattr = withXattrs.length > 0 ? await requireTool("setfattr") : undefined;
   let done = 0;
   const links = new Set<string>();
+  const inodes = new Set<string>();
   for (const e of tree.entries) {
     // Entries are created by joining paths: a ".." component, or a parent that is a symlink staged
     // earlier, would land outside `dir`. TreeBuilder refuses both; a hand-made Tree is checked here.
@@ -46,6 +51,21 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
         await mkdir(p, { mode: 0o700 });
         break;
       case "file":
+        if (isLinkName(e)) {
+          // Only to a group's first name staged before: a hand-made Tree cannot link to anything else.
+          if (!inodes.has(e.link!)) {
+            throw new SysextError(
+              "PATH_ESCAPE",
+              `cannot stage hard link ${e.path} -> ${e.link} (${e.origin})`,
+              {
+                hint: "a hard link must name the first path of its group, a regular file earlier in the tree",
+              },
+            );
+          }
+          await link(join(dir, e.link!), p);
+          continue;
+        }
+        if (e.link !== undefined) inodes.add(e.path);
         done = await writeFile(e, p, done, opts.onBytes);
         break;
       case "symlink":
@@ -76,6 +96,7 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
   // Children first: directory modes last (a read-only directory must not block its own staging).
   for (let i = tree.entries.length - 1; i >= 0; i--) {
     const e = tree.entries[i]!;
+    if (isLinkName(e)) continue;
     if (e.type === "dir") await chmod(join(dir, e.path), e.mode & 0o7777);
     await lutimes(join(dir, e.path), t, t);
   }

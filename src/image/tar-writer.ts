@@ -22,6 +22,7 @@ const MAX_TAR_TIME = 0x7fffffff;
 /**
  * A tar stream of all entries of `tree` in tree order. Owners are 0/0 "root", every mtime is `epoch`,
  * modes are kept, xattrs become PAX `SCHILY.xattr.<name>` records (what GNU tar and mksquashfs -tar read).
+ * Every further name of a hard-link group is a hard-link member naming the group's first path.
  * File contents are read lazily, one entry at a time, so memory stays bounded whatever the tree size.
  * A file whose source yields a different number of bytes than its entry says fails the stream with IO.
  */
@@ -113,6 +114,11 @@ async function writeEntry(pack: Pack, entry: TreeEntry, mtime: Date, counter: Co
         },
       );
     case "file":
+      if (entry.link !== undefined && entry.link !== entry.path) {
+        // The inode (content, mode, xattrs) came with the group's first name, earlier in the stream.
+        const { pax: _inode, ...plain } = h;
+        return addVoid(pack, { ...plain, type: "link", linkname: entry.link });
+      }
       return addFile(pack, entry, { ...h, type: "file", size: entry.size }, counter);
   }
 }
