@@ -1,11 +1,10 @@
 // squashfs backend: the tree as a tar stream piped into `mksquashfs - OUT -tar` with reproducible flags.
-import { pipeline } from "node:stream/promises";
 import { SysextError } from "../errors.js";
 import type { Compression } from "../spec/schema.js";
 import { treeContentSize } from "../tree/tree.js";
 import { requireTool, spawnTool, toolEnv } from "../util/exec.js";
 import { padTo4096, type BackendOptions } from "./backend.js";
-import { treeToTar } from "./tar-writer.js";
+import { writeTreeTar } from "./tar-writer.js";
 
 export const SQUASHFS_DEFAULT_COMPRESSION: Compression = "zstd";
 export const SQUASHFS_DEFAULT_BLOCK_SIZE = 128 * 1024;
@@ -81,10 +80,6 @@ export async function writeSquashfs(o: BackendOptions): Promise<void> {
   const flags = mksquashfsFlags(o);
   const bin = await requireTool("mksquashfs");
   const total = treeContentSize(o.tree);
-  const tar = treeToTar(o.tree, {
-    epoch: o.epoch,
-    ...(o.onProgress ? { onBytes: (n: number) => o.onProgress!(n, total) } : {}),
-  });
   const child = spawnTool(bin, ["-", o.out, "-tar", ...flags], {
     stdin: "pipe",
     stdout: "pipe",
@@ -95,7 +90,10 @@ export async function writeSquashfs(o: BackendOptions): Promise<void> {
     env: { ...toolEnv(), TZ: "UTC", LC_ALL: "C" },
   });
   let feedError: unknown;
-  const feeding = pipeline(tar, child.stdin!).catch((e: unknown) => {
+  const feeding = writeTreeTar(o.tree, child.stdin!, {
+    epoch: o.epoch,
+    ...(o.onProgress ? { onBytes: (n: number) => o.onProgress!(n, total) } : {}),
+  }).catch((e: unknown) => {
     feedError = e;
     // Stop mksquashfs so it does not wait for more input (or build from a partial stream).
     child.kill("SIGKILL");

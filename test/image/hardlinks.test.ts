@@ -2,13 +2,17 @@
 // with unsquashfs, fsck.erofs and kernel mounts (one inode per group, content stored once), reproducibly.
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
-import { chmod, link, lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildExtension, hostArch, readBase, specFromObject, type BuildResult } from "../../src/index.js";
 import type { BaseRelease } from "../../src/base/base.js";
 import { mksquashfsFlags } from "../../src/image/squashfs.js";
+import { treeToTar } from "../../src/image/tar-writer.js";
+import { TreeBuilder } from "../../src/tree/tree.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
 
 const BIG = 1 << 20; // incompressible, so "stored once" shows in the image size
@@ -216,4 +220,34 @@ describe("hard links", () => {
       }
     },
   );
+
+  it("the tar stream carries the content once and hard-link members naming the first path", async (t) => {
+    if (!ok) return t.skip();
+    const b = new TreeBuilder();
+    const data = randomBytes(5000);
+    b.add({
+      type: "file",
+      path: "usr/lib/z.so",
+      mode: 0o755,
+      size: data.length,
+      content: { kind: "bytes", data },
+      origin: "test",
+      xattrs: { "user.k": "v" },
+    });
+    b.addHardLink("usr/bin/a", "usr/lib/z.so", "test");
+    b.addHardLink("usr/lib/dri/m_dri.so", "usr/lib/z.so", "test");
+    const file = join(dir, "links.tar");
+    await pipeline(treeToTar(b.build(), { epoch: 0 }), createWriteStream(file));
+    const { stdout } = await execa("tar", ["-tvf", file]);
+    expect(stdout).toMatch(/^-rwxr-xr-x root\/root +5000 .* usr\/bin\/a$/m);
+    expect(stdout).toMatch(/^hrwxr-xr-x root\/root +0 .* usr\/lib\/dri\/m_dri\.so link to usr\/bin\/a$/m);
+    expect(stdout).toMatch(/^hrwxr-xr-x root\/root +0 .* usr\/lib\/z\.so link to usr\/bin\/a$/m);
+    expect((await stat(file)).size).toBeLessThan(5000 + 20 * 512);
+    const x = join(dir, "untarred");
+    await mkdir(x);
+    await execa("tar", ["--xattrs", "--xattrs-include=user.*", "-xf", file, "-C", x]);
+    const ids = await inodes(x, ["usr/bin/a", "usr/lib/dri/m_dri.so", "usr/lib/z.so"]);
+    expect(new Set(ids.values())).toEqual(new Set(["" + (await lstat(join(x, "usr/bin/a"))).ino + "/3"]));
+    expect(Buffer.compare(await readFile(join(x, "usr/lib/z.so")), data)).toBe(0);
+  });
 });
