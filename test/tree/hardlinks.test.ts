@@ -159,6 +159,18 @@ describe("sources with hard links", () => {
     expect(treeContentSize(t)).toBe(12); // "driver" once for the group, once for usr/bin/other
   });
 
+  it("directory: a name whose other names are outside the source is a plain file", async () => {
+    const root = join(ctx.specDir, "half");
+    await mkdir(join(root, "usr/bin"), { recursive: true });
+    await writeFile(join(ctx.specDir, "outside"), "secret");
+    await link(join(ctx.specDir, "outside"), join(root, "usr/bin/inside"));
+    const b = new TreeBuilder();
+    await addRaw(b, { type: "directory", path: "half" }, ctx);
+    const t = b.build();
+    expect(groups(t)).toEqual({});
+    expect(t.entries.map((e) => e.path)).toEqual(["usr", "usr/bin", "usr/bin/inside"]);
+  });
+
   it("tar: hard-link members join their target's group, with the target's mode and xattrs", async () => {
     const file = await packTar(ctx.specDir, "links.tar", [
       { header: { name: "usr/bin/tool", mode: 0o755, pax: { "SCHILY.xattr.user.k": "v" } }, data: "t" },
