@@ -1,8 +1,8 @@
 // Reused buffers for streaming file contents: slabs handed out in slices, recycled once every slice is written.
 
-const SLAB = 4 << 20;
+const SLAB = 2 << 20;
 /** Free slabs kept for reuse; more in flight than this are simply left to the garbage collector. */
-const KEEP = 8;
+const KEEP = 4;
 
 interface Slab {
   readonly buf: Buffer;
@@ -11,7 +11,7 @@ interface Slab {
 }
 
 /**
- * Slices of a few 4 MiB slabs for file contents on their way into a pipe. A slab is reused when every
+ * Slices of a few 2 MiB slabs for file contents on their way into a pipe. A slab is reused when every
  * slice cut from it has been released (its write completed). Without this, each file read allocates a
  * fresh buffer and tens of MiB of written-out buffers wait for the next garbage collection, which shows
  * as resident memory of the build process.
@@ -21,7 +21,7 @@ export class BufferPool {
   readonly #free: Slab[] = [];
   #current: Slab | undefined;
 
-  /** A buffer of exactly `size` bytes (at most 4 MiB) to read into; release it after it has been written. */
+  /** A buffer of exactly `size` bytes (at most 2 MiB) to read into; release it after it has been written. */
   take(size: number): Buffer {
     if (size === 0) return Buffer.alloc(0);
     if (size > SLAB) return Buffer.allocUnsafe(size);

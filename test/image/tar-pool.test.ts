@@ -29,12 +29,12 @@ describe("BufferPool", () => {
 
   it("reuses a full slab after its last slice comes back, and ignores foreign buffers", () => {
     const pool = new BufferPool();
-    const first = [pool.take(3 << 20)];
-    first.push(pool.take(2 << 20)); // does not fit: a second slab
+    const first = [pool.take(3 << 19)];
+    first.push(pool.take(1 << 20)); // does not fit: a second slab
     expect(first[1]!.buffer).not.toBe(first[0]!.buffer);
     pool.release(Buffer.alloc(5));
     pool.release(first[0]!);
-    const third = pool.take(3 << 20); // the second slab is full: the first one, free again, is reused
+    const third = pool.take(3 << 19); // the second slab is full: the first one, free again, is reused
     expect(third.buffer).toBe(first[0]!.buffer);
     expect(pool.take(0).length).toBe(0);
     expect(pool.take(5 << 20).length).toBe(5 << 20); // larger than a slab: its own buffer
