@@ -13,6 +13,7 @@ import type { BaseRelease } from "../../src/base/base.js";
 import { mksquashfsFlags } from "../../src/image/squashfs.js";
 import { treeToTar } from "../../src/image/tar-writer.js";
 import { TreeBuilder } from "../../src/tree/tree.js";
+import { buildRpm } from "../helpers/rpm.js";
 import { haveTools, isRoot } from "../helpers/tools.js";
 
 const BIG = 1 << 20; // incompressible, so "stored once" shows in the image size
@@ -249,5 +250,30 @@ describe("hard links", () => {
     const ids = await inodes(x, ["usr/bin/a", "usr/lib/dri/m_dri.so", "usr/lib/z.so"]);
     expect(new Set(ids.values())).toEqual(new Set(["" + (await lstat(join(x, "usr/bin/a"))).ino + "/3"]));
     expect(Buffer.compare(await readFile(join(x, "usr/lib/z.so")), data)).toBe(0);
+  });
+
+  it("an RPM's hard-link set is one inode in the image (rpmbuild package, kernel mount)", async (t) => {
+    if (!ok || !(await haveTools("rpmbuild"))) return t.skip();
+    const rpm = await buildRpm(
+      {
+        name: "linked",
+        version: "1",
+        files: { "/usr/lib/linked/libx.so.1": { content: "ELF".repeat(5000), mode: 0o755 } },
+        hardlinks: {
+          "/usr/bin/x": "/usr/lib/linked/libx.so.1",
+          "/usr/lib/dri/x_dri.so": "/usr/lib/linked/libx.so.1",
+        },
+      },
+      join(dir, "rpms"),
+    );
+    const names = ["usr/bin/x", "usr/lib/dri/x_dri.so", "usr/lib/linked/libx.so.1"];
+    for (const format of ["squashfs", "erofs"] as const) {
+      const r = await build("linked", { type: "rpm", packages: [rpm] }, format, `rpm-${format}`);
+      await mounted(r.image, format, dir, async (mnt) => {
+        const ids = await inodes(mnt, names);
+        expect(new Set(ids.values()).size, JSON.stringify([...ids])).toBe(1);
+        expect([...ids.values()][0]).toMatch(/\/3$/);
+      });
+    }
   });
 });
