@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { EROFS_DEFAULT_COMPRESSION, erofsCompressionArgs, mkfsErofsFlags } from "../src/image/erofs.js";
-import { mksquashfsFlags, SQUASHFS_DEFAULT_COMPRESSION } from "../src/image/squashfs.js";
+import { MKSQUASHFS_MEMORY, mksquashfsFlags, SQUASHFS_DEFAULT_COMPRESSION } from "../src/image/squashfs.js";
 import { compiledChild } from "./compile.js";
 import { corpus, CORPORA, type Corpus, type CorpusName } from "./corpus.js";
 import { measure, median, type Measured } from "./measure.js";
@@ -46,6 +46,8 @@ interface Row {
   oursRss: number;
   oursNodeRss: number;
   refRss: number;
+  /** squashfs: the reference again with our -mem (same queue size), to tell that setting from the rest. */
+  refMem?: { seconds: number; rss: number };
   phases: Record<string, number>;
 }
 
@@ -88,6 +90,7 @@ async function benchCorpus(c: Corpus, child: string, osRelease: string, work: st
   const rows: Row[] = [];
   for (const format of formats) {
     const refs: Measured[] = [];
+    const refsMem: Measured[] = [];
     const ours: Measured[] = [];
     const builds: ChildOutput[] = [];
     for (let i = 0; i < ROUNDS; i++) {
@@ -101,6 +104,10 @@ async function benchCorpus(c: Corpus, child: string, osRelease: string, work: st
         await measure(cmd, args, { env: format === "erofs" ? { ...env, SOURCE_DATE_EPOCH: "0" } : env }),
       );
       await rm(refOut, { force: true });
+      if (format === "squashfs") {
+        refsMem.push(await measure(cmd, [...args, ...MKSQUASHFS_MEMORY], { env }));
+        await rm(refOut, { force: true });
+      }
       const outDir = join(work, `ours-${c.name}-${format}`);
       await rm(outDir, { recursive: true, force: true });
       const { m, r } = await runOurs(child, c.dir, outDir, osRelease, format);
@@ -119,6 +126,14 @@ async function benchCorpus(c: Corpus, child: string, osRelease: string, work: st
       oursRss: Math.max(...ours.map((m) => m.treePeakMiB)),
       oursNodeRss: Math.max(...ours.map((m) => m.ownPeakMiB)),
       refRss: Math.max(...refs.map((m) => m.ownPeakMiB)),
+      ...(refsMem.length > 0
+        ? {
+            refMem: {
+              seconds: median(refsMem.map((m) => m.seconds)),
+              rss: Math.max(...refsMem.map((m) => m.ownPeakMiB)),
+            },
+          }
+        : {}),
       phases,
     };
     rows.push(row);
@@ -129,6 +144,11 @@ async function benchCorpus(c: Corpus, child: string, osRelease: string, work: st
     console.log(
       `    peak RSS: ours ${row.oursRss.toFixed(0)} MiB (process tree, sampled; node itself ${row.oursNodeRss.toFixed(0)} MiB), ${refName} ${row.refRss.toFixed(0)} MiB -> ${signed(row.oursRss - row.refRss)} MiB`,
     );
+    if (row.refMem) {
+      console.log(
+        `    ${refName} ${MKSQUASHFS_MEMORY.join(" ")} (the queue size our backend gives mksquashfs): ${row.refMem.seconds.toFixed(2)} s (ours: ratio ${(row.ours / row.refMem.seconds).toFixed(3)}), peak RSS ${row.refMem.rss.toFixed(0)} MiB`,
+      );
+    }
     console.log(
       `    our phases: ${Object.entries(phases)
         .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
@@ -142,13 +162,13 @@ const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(0)}`;
 
 function table(rows: Row[]): string {
   const lines = [
-    "| corpus | format | ours | reference (same flags) | ratio | peak RSS ours (tree) | reference peak RSS |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| corpus | format | ours | reference (same flags) | ratio | peak RSS ours (tree) | reference peak RSS | reference with `-mem 256M` |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows) {
     const c = r.corpus;
     lines.push(
-      `| ${c.name}: ${(c.bytes / 1e6).toFixed(0)} MB, ${c.files} files${c.hardLinks ? `, ${c.hardLinks} hard links` : ""}${c.bigFiles ? `, ${c.bigFiles} > 100 MB` : ""} | ${r.format} | ${r.ours.toFixed(1)} s | \`${r.format === "squashfs" ? "mksquashfs" : "mkfs.erofs"} DIR\` ${r.ref.toFixed(1)} s | ${(r.ours / r.ref).toFixed(2)} | ${r.oursRss.toFixed(0)} MiB | ${r.refRss.toFixed(0)} MiB |`,
+      `| ${c.name}: ${(c.bytes / 1e6).toFixed(0)} MB, ${c.files} files${c.hardLinks ? `, ${c.hardLinks} hard links` : ""}${c.bigFiles ? `, ${c.bigFiles} > 100 MB` : ""} | ${r.format} | ${r.ours.toFixed(1)} s | \`${r.format === "squashfs" ? "mksquashfs" : "mkfs.erofs"} DIR\` ${r.ref.toFixed(1)} s | ${(r.ours / r.ref).toFixed(2)} | ${r.oursRss.toFixed(0)} MiB | ${r.refRss.toFixed(0)} MiB | ${r.refMem ? `${r.refMem.seconds.toFixed(1)} s (ratio ${(r.ours / r.refMem.seconds).toFixed(2)}), ${r.refMem.rss.toFixed(0)} MiB` : "–"} |`,
     );
   }
   return lines.join("\n");
