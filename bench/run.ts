@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { EROFS_DEFAULT_COMPRESSION, erofsCompressionArgs, mkfsErofsFlags } from "../src/image/erofs.js";
 import { MKSQUASHFS_MEMORY, mksquashfsFlags, SQUASHFS_DEFAULT_COMPRESSION } from "../src/image/squashfs.js";
+import { runMain } from "../src/cli/run-main.js";
 import { compiledChild } from "./compile.js";
 import { corpus, CORPORA, type Corpus, type CorpusName } from "./corpus.js";
 import { measure, median, type Measured } from "./measure.js";
@@ -249,4 +250,4 @@ async function main() {
   }
 }
 
-await main();
+await runMain(main);
