@@ -30,7 +30,7 @@ export function erofsUuid(tree: Tree, epoch: number): string {
   const h = createHash("sha256").update(`sysextkit-erofs\0${epoch}\0`);
   for (const e of tree.entries) {
     h.update(`${e.path}\0${e.type}\0${e.mode}\0`);
-    if (e.type === "file") h.update(`${e.size}\0`);
+    if (e.type === "file") h.update(e.link === undefined ? `${e.size}\0` : `${e.size}\0link\0${e.link}\0`);
     if (e.type === "symlink") h.update(`${e.target}\0`);
   }
   const b = h.digest().subarray(0, 16);
@@ -75,6 +75,11 @@ function unsupported(message: string, hint: string): SysextError {
   });
 }
 
+/** The mkfs.erofs options before `OUT DIR`: fixed time, root owners, the given UUID, xattrs, compression. */
+export function mkfsErofsFlags(epoch: number, uuid: string, zArgs: readonly string[]): string[] {
+  return ["--quiet", "-T", String(epoch), "--all-root", "-U", uuid, "-x", "2", ...zArgs];
+}
+
 /** Write `tree` as an erofs image at exactly `out` (size padded to a multiple of 4096). */
 export async function writeErofs(o: ErofsOptions): Promise<void> {
   if (o.blockSize !== undefined && o.blockSize !== 4096) {
@@ -98,20 +103,10 @@ export async function writeErofs(o: ErofsOptions): Promise<void> {
     });
     await runTool(
       "mkfs.erofs",
-      [
-        "--quiet",
-        "-T",
-        String(o.epoch),
-        "--all-root",
-        "-U",
-        erofsUuid(o.tree, o.epoch),
-        "-x",
-        "2",
-        ...zArgs,
-        o.out,
-        root,
-      ],
-      { env: { TZ: "UTC", LC_ALL: "C", SOURCE_DATE_EPOCH: String(o.epoch) } },
+      [...mkfsErofsFlags(o.epoch, erofsUuid(o.tree, o.epoch), zArgs), o.out, root],
+      {
+        env: { TZ: "UTC", LC_ALL: "C", SOURCE_DATE_EPOCH: String(o.epoch) },
+      },
     );
   } finally {
     await rm(staging, { recursive: true, force: true });

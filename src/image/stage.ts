@@ -1,13 +1,24 @@
 // Staging: write a Tree out as a real directory (exact modes, xattrs, one mtime) for mkfs.erofs or debugging.
-import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, lutimes, mkdir, symlink } from "node:fs/promises";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { SysextError } from "../errors.js";
 import { isTreePath, parentOf } from "../tree/paths.js";
 import type { Tree } from "../tree/tree.js";
-import type { DeviceEntry, FileEntry } from "../tree/types.js";
+import type { DeviceEntry, FileEntry, TreeEntry } from "../tree/types.js";
 import { requireTool, spawnTool } from "../util/exec.js";
 import { abbreviate, limitError, LIMITS } from "../util/limits.js";
 
@@ -21,16 +32,21 @@ export interface StageOptions {
  * Create `dir` (which must not exist) holding every entry of `tree`. Modes are set with chmod after the
  * content is written, so neither the process umask nor a setuid-clearing write changes them; xattrs are
  * set with setfattr; every mtime (the root's too) is the epoch, set children-first so no later change
- * touches a directory's time again. Owners are whoever runs this (root in a real build).
+ * touches a directory's time again. Owners are whoever runs this (root in a real build). Further names
+ * of a hard-link group are made with link(2) to the group's first name: one inode, content written once.
  */
 export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Promise<void> {
   checkStagedPaths(tree, dir);
-  await mkdir(dir, { mode: 0o755 });
-  await chmod(dir, 0o755);
-  const withXattrs = tree.entries.filter((e) => e.xattrs && Object.keys(e.xattrs).length > 0);
+  mkdirSync(dir, { mode: 0o755 });
+  chmodSync(dir, 0o755);
+  const isLinkName = (e: TreeEntry) => e.type === "file" && e.link !== undefined && e.link !== e.path;
+  const withXattrs = tree.entries.filter(
+    (e) => e.xattrs && Object.keys(e.xattrs).length > 0 && !isLinkName(e),
+  );
   const setfattr = withXattrs.length > 0 ? await requireTool("setfattr") : undefined;
   let done = 0;
   const links = new Set<string>();
+  const inodes = new Set<string>();
   for (const e of tree.entries) {
     // Entries are created by joining paths: a ".." component, or a parent that is a symlink staged
     // earlier, would land outside `dir`. TreeBuilder refuses both; a hand-made Tree is checked here.
@@ -43,18 +59,34 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
     const p = join(dir, e.path);
     switch (e.type) {
       case "dir":
-        await mkdir(p, { mode: 0o700 });
+        mkdirSync(p, { mode: 0o700 });
         break;
       case "file":
-        done = await writeFile(e, p, done, opts.onBytes);
+        if (isLinkName(e)) {
+          // Only to a group's first name staged before: a hand-made Tree cannot link to anything else.
+          if (!inodes.has(e.link!)) {
+            throw new SysextError(
+              "PATH_ESCAPE",
+              `cannot stage hard link ${e.path} -> ${e.link} (${e.origin})`,
+              {
+                hint: "a hard link must name the first path of its group, a regular file earlier in the tree",
+              },
+            );
+          }
+          linkSync(join(dir, e.link!), p);
+          continue;
+        }
+        if (e.link !== undefined) inodes.add(e.path);
+        done += writeFile(e, p);
+        opts.onBytes?.(done);
         break;
       case "symlink":
-        await symlink(e.target, p);
+        symlinkSync(e.target, p);
         break;
       default:
         await makeNode(e, p);
     }
-    if (e.type !== "symlink" && e.type !== "dir") await chmod(p, e.mode & 0o7777);
+    if (e.type !== "symlink" && e.type !== "dir") chmodSync(p, e.mode & 0o7777);
   }
   if (setfattr) {
     for (const e of withXattrs) {
@@ -76,10 +108,11 @@ export async function stageTree(tree: Tree, dir: string, opts: StageOptions): Pr
   // Children first: directory modes last (a read-only directory must not block its own staging).
   for (let i = tree.entries.length - 1; i >= 0; i--) {
     const e = tree.entries[i]!;
-    if (e.type === "dir") await chmod(join(dir, e.path), e.mode & 0o7777);
-    await lutimes(join(dir, e.path), t, t);
+    if (isLinkName(e)) continue;
+    if (e.type === "dir") chmodSync(join(dir, e.path), e.mode & 0o7777);
+    lutimesSync(join(dir, e.path), t, t);
   }
-  await lutimes(dir, t, t);
+  lutimesSync(dir, t, t);
 }
 
 /**
@@ -104,26 +137,28 @@ function ancestors(path: string): string[] {
   return out;
 }
 
-async function writeFile(
-  e: FileEntry,
-  p: string,
-  doneBefore: number,
-  onBytes: ((n: number) => void) | undefined,
-): Promise<number> {
+/** One buffer for copying byte ranges of archive blobs (staging copies one file at a time). */
+let rangeBuffer: Buffer | undefined;
+
+/**
+ * Write a file's content at `p` (created 0600, must not exist). A whole source file is copied by the
+ * kernel (copy_file_range, no bytes through JavaScript); a range of an archive blob goes through one
+ * reused buffer; generated bytes are written as they are. Synchronous like the rest of staging: one
+ * file at a time with no thread-pool round trips is the fastest way through a tree of small files.
+ */
+function writeFile(e: FileEntry, p: string): number {
   const c = e.content;
-  const src =
-    c.kind === "bytes"
-      ? Readable.from([Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength)])
-      : c.size === 0
-        ? Readable.from([])
-        : createReadStream(c.path, { start: c.offset, end: c.offset + c.size - 1, highWaterMark: 1 << 16 });
-  let n = 0;
-  src.on("data", (chunk: Buffer) => {
-    n += chunk.length;
-    onBytes?.(doneBefore + n);
-  });
+  let n: number;
   try {
-    await pipeline(src, createWriteStream(p, { mode: 0o600, flags: "wx" }));
+    if (c.kind === "bytes") {
+      writeFileSync(p, c.data, { mode: 0o600, flag: "wx" });
+      n = c.data.byteLength;
+    } else if (c.offset === 0 && statSync(c.path).size === c.size) {
+      copyFileSync(c.path, p, constants.COPYFILE_EXCL);
+      n = statSync(p).size;
+    } else {
+      n = copyRange(c.path, c.offset, c.size, p);
+    }
   } catch (err) {
     throw new SysextError("IO", `cannot copy ${e.path} from ${e.origin}: ${(err as Error).message}`, {
       cause: err,
@@ -136,7 +171,29 @@ async function writeFile(
       hint: "the source changed while building; rebuild, and do not modify sources during a build",
     });
   }
-  return doneBefore + n;
+  return n;
+}
+
+function copyRange(src: string, offset: number, size: number, p: string): number {
+  const buf = (rangeBuffer ??= Buffer.allocUnsafe(1 << 20));
+  const from = openSync(src, "r");
+  try {
+    const to = openSync(p, "wx", 0o600);
+    try {
+      let done = 0;
+      while (done < size) {
+        const got = readSync(from, buf, 0, Math.min(buf.length, size - done), offset + done);
+        if (got === 0) break;
+        for (let w = 0; w < got;) w += writeSync(to, buf, w, got - w);
+        done += got;
+      }
+      return done;
+    } finally {
+      closeSync(to);
+    }
+  } finally {
+    closeSync(from);
+  }
 }
 
 async function makeNode(e: DeviceEntry, p: string): Promise<void> {

@@ -1,11 +1,12 @@
 // Streams a Tree as a reproducible tar archive (root owners, one epoch, PAX xattrs) with backpressure.
-import { closeSync, createReadStream, openSync, readSync } from "node:fs";
-import { Readable, Transform, type Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { once } from "node:events";
+import { closeSync, openSync, readSync } from "node:fs";
+import { Readable, type Writable } from "node:stream";
 import { pack as tarPack, type Header as TarHeader, type Pack } from "tar-stream";
 import { SysextError } from "../errors.js";
 import type { Tree } from "../tree/tree.js";
 import type { FileEntry, TreeEntry } from "../tree/types.js";
+import { BufferPool } from "./buffer-pool.js";
 
 type Header = Partial<TarHeader> & { name: string };
 
@@ -22,10 +23,56 @@ const MAX_TAR_TIME = 0x7fffffff;
 /**
  * A tar stream of all entries of `tree` in tree order. Owners are 0/0 "root", every mtime is `epoch`,
  * modes are kept, xattrs become PAX `SCHILY.xattr.<name>` records (what GNU tar and mksquashfs -tar read).
+ * Every further name of a hard-link group is a hard-link member naming the group's first path.
  * File contents are read lazily, one entry at a time, so memory stays bounded whatever the tree size.
  * A file whose source yields a different number of bytes than its entry says fails the stream with IO.
  */
 export function treeToTar(tree: Tree, opts: TarOptions): Readable {
+  // tar-stream's pack is a streamx stream; Readable.from pulls from it on demand (backpressure kept).
+  return Readable.from(packTree(tree, opts, undefined) as AsyncIterable<Buffer>, { objectMode: false });
+}
+
+/**
+ * Write the tar stream of `tree` (as treeToTar) into `dest`, e.g. mksquashfs's stdin, and end it. File
+ * contents are read into a few reused buffers, each reused once `dest` has written it: the build process
+ * stays at a flat size instead of leaving every file's buffer to the garbage collector.
+ */
+export async function writeTreeTar(tree: Tree, dest: Writable, opts: TarOptions): Promise<void> {
+  const pool = new BufferPool();
+  const pack = packTree(tree, opts, pool);
+  let failed: Error | undefined;
+  const onError = (e: Error) => (failed ??= e);
+  dest.on("error", onError);
+  try {
+    for await (const chunk of pack as AsyncIterable<Buffer>) {
+      if (failed) throw failed;
+      if (!dest.write(chunk, () => pool.release(chunk))) await drained(dest);
+    }
+    await new Promise<void>((resolve, reject) => dest.end(() => (failed ? reject(failed) : resolve())));
+  } catch (e) {
+    pack.destroy();
+    throw e;
+  } finally {
+    dest.off("error", onError);
+  }
+}
+
+/** Until `dest` wants more data; rejects when it fails or closes first. */
+function drained(dest: Writable): Promise<void> {
+  if (dest.destroyed) return Promise.reject(dest.errored ?? new Error("the output was closed early"));
+  return new Promise((resolve, reject) => {
+    const done = (e?: Error | null) => {
+      dest.off("drain", onDrain).off("error", done).off("close", onClose);
+      if (e) reject(e);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(dest.errored ?? new Error("the output was closed early"));
+    dest.on("drain", onDrain).on("error", done).on("close", onClose);
+  });
+}
+
+function packTree(tree: Tree, opts: TarOptions, pool: BufferPool | undefined): Pack {
   if (!Number.isInteger(opts.epoch) || opts.epoch < 0 || opts.epoch > MAX_TAR_TIME) {
     throw new SysextError("USAGE", `epoch ${opts.epoch} is not a valid timestamp for a tar archive`, {
       hint: "use a whole number of seconds from 0 to 2147483647 (SOURCE_DATE_EPOCH)",
@@ -37,12 +84,11 @@ export function treeToTar(tree: Tree, opts: TarOptions): Readable {
   void (async () => {
     for (const entry of tree.entries) {
       if (pack.destroyed) return;
-      await writeEntry(pack, entry, mtime, counter);
+      await writeEntry(pack, entry, mtime, counter, pool);
     }
     pack.finalize();
   })().catch((e: unknown) => pack.destroy(e as Error));
-  // tar-stream's pack is a streamx stream; Readable.from pulls from it on demand (backpressure kept).
-  return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
+  return pack;
 }
 
 function header(entry: TreeEntry, mtime: Date): Header {
@@ -87,7 +133,13 @@ interface Counter {
   readonly onBytes: ((bytesDone: number) => void) | undefined;
 }
 
-async function writeEntry(pack: Pack, entry: TreeEntry, mtime: Date, counter: Counter): Promise<void> {
+async function writeEntry(
+  pack: Pack,
+  entry: TreeEntry,
+  mtime: Date,
+  counter: Counter,
+  pool: BufferPool | undefined,
+): Promise<void> {
   const h = header(entry, mtime);
   switch (entry.type) {
     case "dir":
@@ -113,7 +165,12 @@ async function writeEntry(pack: Pack, entry: TreeEntry, mtime: Date, counter: Co
         },
       );
     case "file":
-      return addFile(pack, entry, { ...h, type: "file", size: entry.size }, counter);
+      if (entry.link !== undefined && entry.link !== entry.path) {
+        // The inode (content, mode, xattrs) came with the group's first name, earlier in the stream.
+        const { pax: _inode, ...plain } = h;
+        return addVoid(pack, { ...plain, type: "link", linkname: entry.link });
+      }
+      return addFile(pack, entry, { ...h, type: "file", size: entry.size }, counter, pool);
   }
 }
 
@@ -126,11 +183,17 @@ function addVoid(pack: Pack, h: Header): Promise<void> {
 /** Files up to this size are read with one call and handed to tar-stream as a buffer (much less overhead). */
 const SMALL_FILE = 1 << 20;
 
-async function addFile(pack: Pack, entry: FileEntry, h: Header, counter: Counter): Promise<void> {
+async function addFile(
+  pack: Pack,
+  entry: FileEntry,
+  h: Header,
+  counter: Counter,
+  pool: BufferPool | undefined,
+): Promise<void> {
   if (entry.size <= SMALL_FILE) {
     let data: Buffer;
     try {
-      data = readSmall(entry);
+      data = readSmall(entry, pool);
     } catch (e) {
       throw asIoError(entry, e);
     }
@@ -147,12 +210,53 @@ async function addFile(pack: Pack, entry: FileEntry, h: Header, counter: Counter
   const packed = new Promise<void>((resolve, reject) => {
     sink = pack.entry(h, (err) => (err ? reject(err) : resolve())) as unknown as Writable;
   });
-  packed.catch(() => undefined); // a failure is reported through the pipeline below
+  packed.catch(() => undefined); // awaited below
   try {
-    await pipeline(contentStream(entry), countingCheck(entry, counter), sink!);
+    await writePieces(entry, sink!, packed, counter, pool);
+    sink!.end();
     await packed;
   } catch (e) {
+    sink!.destroy();
     throw asIoError(entry, e);
+  }
+}
+
+/** A large file's content into its entry, 1 MiB at a time with backpressure. */
+async function writePieces(
+  entry: FileEntry,
+  sink: Writable,
+  packed: Promise<void>,
+  counter: Counter,
+  pool: BufferPool | undefined,
+): Promise<void> {
+  const c = entry.content;
+  if (c.kind === "bytes") {
+    if (c.data.byteLength !== entry.size) throw sizeError(entry, String(c.data.byteLength));
+    sink.write(Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength));
+    counter.done += c.data.byteLength;
+    counter.onBytes?.(counter.done);
+    return;
+  }
+  const fd = openSync(c.path, "r");
+  try {
+    let done = 0;
+    while (done < c.size) {
+      const want = Math.min(SMALL_FILE, c.size - done);
+      const buf = pool ? pool.take(want) : Buffer.allocUnsafe(want);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, buf, got, want - got, c.offset + done + got);
+        if (n === 0) throw sizeError(entry, String(done + got));
+        got += n;
+      }
+      done += got;
+      counter.done += got;
+      counter.onBytes?.(counter.done);
+      if (!sink.write(buf)) await Promise.race([once(sink, "drain"), packed]);
+    }
+    if (done !== entry.size) throw sizeError(entry, String(done));
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -161,7 +265,7 @@ async function addFile(pack: Pack, entry: FileEntry, h: Header, counter: Counter
  * on purpose: one open/read/close per small file without thread-pool round trips keeps the tar producer
  * cheap, so mksquashfs keeps both cores for compression.
  */
-function readSmall(entry: FileEntry): Buffer {
+function readSmall(entry: FileEntry, pool: BufferPool | undefined): Buffer {
   const c = entry.content;
   if (c.kind === "bytes") {
     const data = Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength);
@@ -171,7 +275,7 @@ function readSmall(entry: FileEntry): Buffer {
   const fd = openSync(c.path, "r");
   try {
     const want = c.size;
-    const data = Buffer.allocUnsafe(want);
+    const data = pool ? pool.take(want) : Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
       const n = readSync(fd, data, got, want - got, c.offset + got);
@@ -183,31 +287,6 @@ function readSmall(entry: FileEntry): Buffer {
   } finally {
     closeSync(fd);
   }
-}
-
-function contentStream(entry: FileEntry): Readable {
-  const c = entry.content;
-  if (c.kind === "bytes")
-    return Readable.from([Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength)]);
-  if (c.size === 0) return Readable.from([]);
-  return createReadStream(c.path, { start: c.offset, end: c.offset + c.size - 1, highWaterMark: 1 << 20 });
-}
-
-/** Passes data through, failing if the source yields more or fewer bytes than the entry's size. */
-function countingCheck(entry: FileEntry, counter: Counter): Transform {
-  let n = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      n += chunk.length;
-      if (n > entry.size) return cb(sizeError(entry, `more than ${entry.size}`));
-      counter.done += chunk.length;
-      counter.onBytes?.(counter.done);
-      cb(null, chunk);
-    },
-    flush(cb) {
-      cb(n === entry.size ? null : sizeError(entry, String(n)));
-    },
-  });
 }
 
 function sizeError(entry: FileEntry, actual: string): SysextError {

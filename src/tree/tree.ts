@@ -2,17 +2,23 @@
 import { SysextError } from "../errors.js";
 import { checkTreePathLimits } from "../util/limits.js";
 import { comparePaths, isTreePath, parentOf, resolveLinkTarget } from "./paths.js";
+import { resolveLinkGroups } from "./hardlinks.js";
 import type { ConflictPolicy, TreeEntry } from "./types.js";
 
 const IMPLICIT = "(implicit parent directory)";
 
-/** A finished tree: entries sorted byte-wise by path, parents before children, frozen. */
+/**
+ * A finished tree: entries sorted byte-wise by path, parents before children, frozen. Hard-linked files
+ * carry `link` = the path of their group's first name (which comes earlier in `entries`, or is the
+ * entry itself); every other file has no `link`.
+ */
 export interface Tree {
   readonly entries: readonly TreeEntry[];
 }
 
 export class TreeBuilder {
   readonly #entries = new Map<string, TreeEntry>();
+  #linkGroups = 0;
 
   get size(): number {
     return this.#entries.size;
@@ -89,6 +95,37 @@ export class TreeBuilder {
     this.#entries.set(entry.path, entry);
   }
 
+  /**
+   * A fresh hard-link group key for `FileEntry.link`: every regular file added with the same key is a
+   * name of one inode in the image. Keys are unique within this builder and never reach the image.
+   */
+  newLinkGroup(): string {
+    return `#${++this.#linkGroups}`;
+  }
+
+  /**
+   * Add `path` as another name of the regular file already at `existing` (a hard link, e.g. a tar or
+   * cpio hard-link member): the new name gets the file's content, mode and xattrs and joins its link
+   * group (one inode in the image, content stored once). `existing` must be a regular file in the tree.
+   */
+  addHardLink(path: string, existing: string, origin: string, policy: ConflictPolicy = "error"): void {
+    const target = this.#entries.get(existing);
+    if (target?.type !== "file") {
+      throw new SysextError(
+        "SOURCE_INVALID",
+        `hard link ${path} (${origin}) names ${existing}, which is ${target ? `a ${target.type}` : "not in the tree"}, not a regular file`,
+        { hint: "a hard link can only be another name of a regular file added before it" },
+      );
+    }
+    if (path === existing) return;
+    let link = target.link;
+    if (link === undefined) {
+      link = this.newLinkGroup();
+      this.#entries.set(existing, { ...target, link });
+    }
+    this.add({ ...target, path, origin, link }, policy);
+  }
+
   /** Remove one path and everything below it. Returns how many entries were removed. */
   removeSubtree(path: string): number {
     let n = 0;
@@ -117,9 +154,11 @@ export class TreeBuilder {
     else this.#entries.set(entry.path, entry);
   }
 
-  /** Freeze into a sorted tree. */
+  /** Freeze into a sorted tree; hard-link groups are named after their first path (see `Tree`). */
   build(): Tree {
-    const entries = [...this.#entries.values()].sort((a, b) => comparePaths(a.path, b.path));
+    const entries = resolveLinkGroups(
+      [...this.#entries.values()].sort((a, b) => comparePaths(a.path, b.path)),
+    );
     for (const e of entries) Object.freeze(e);
     return Object.freeze({ entries: Object.freeze(entries) });
   }
@@ -159,9 +198,10 @@ export class TreeBuilder {
   }
 }
 
-/** Total size in bytes of all regular files of a tree. */
+/** Total size in bytes of the regular files of a tree, counting a hard-link group once (as it is stored). */
 export function treeContentSize(tree: Tree): number {
   let n = 0;
-  for (const e of tree.entries) if (e.type === "file") n += e.size;
+  for (const e of tree.entries)
+    if (e.type === "file" && (e.link === undefined || e.link === e.path)) n += e.size;
   return n;
 }

@@ -33,6 +33,19 @@ export interface FileEntry extends EntryBase {
   readonly type: "file";
   readonly size: number;
   readonly content: Content;
+  /**
+   * Hard-link group. Regular files with the same `link` are names of one inode: the image stores the
+   * content once and every name shows the same inode number (nlink > 1). While a tree is assembled the
+   * value is an opaque key from `TreeBuilder.newLinkGroup()` (or set by `TreeBuilder.addHardLink`);
+   * `TreeBuilder.build()` renames every group after its first path in tree order (byte-wise), so the
+   * value in a built Tree is that path, whatever inode numbers or key spellings the sources saw. A
+   * group left with one name (the others stripped or replaced) becomes a plain file.
+   *
+   * How a source adds "another name of an earlier file" (tar and cpio hard-link members, a directory's
+   * second name of one device+inode): `builder.addHardLink(path, earlierPath, origin, policy)`, or
+   * give every name the same key: `const link = builder.newLinkGroup(); builder.add({ ...file, link })`.
+   */
+  readonly link?: string;
 }
 export interface SymlinkEntry extends EntryBase {
   readonly type: "symlink";

@@ -1,6 +1,5 @@
 // File helpers: atomic outputs (temporary name then rename), streaming hashes, existence checks.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { constants } from "node:fs";
 import { lstat, mkdir, open, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -75,11 +74,20 @@ export async function digestFile(path: string): Promise<FileDigest> {
   const h1 = createHash("sha1");
   let size = 0;
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      const buf = chunk as Buffer;
-      size += buf.length;
-      h256.update(buf);
-      h1.update(buf);
+    // One buffer for the whole file: a stream's fresh 1 MiB chunks would pile up as garbage (tens of MiB
+    // of RSS) until the next collection.
+    const fh = await open(path, "r");
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+        if (bytesRead === 0) break;
+        size += bytesRead;
+        h256.update(buf.subarray(0, bytesRead));
+        h1.update(buf.subarray(0, bytesRead));
+      }
+    } finally {
+      await fh.close();
     }
   } catch (e) {
     throw new SysextError("IO", `cannot read ${path}: ${(e as Error).message}`, {

@@ -6,13 +6,18 @@ import type { SourceSpec } from "../../spec/schema.js";
 import { matchesAnyGlob } from "../glob.js";
 import { comparePaths } from "../paths.js";
 import type { TreeBuilder } from "../tree.js";
-import type { TreeEntry } from "../types.js";
+import type { Content, TreeEntry } from "../types.js";
 import { joinTreePath, normalizeDestination, requireSourcePath, resolveSourcePath } from "./common.js";
 import type { SourceContext, SourceResult } from "./context.js";
+
+/** Per tree: files with several links seen by directory sources, by device and inode. */
+const inodes = new WeakMap<TreeBuilder, Map<string, { link: string; content: Content }>>();
 
 /**
  * Add every entry below a directory (symlinks are recorded, never followed) under `source.to`.
  * Modes are kept; owners and times are dropped (the image backend sets root and the build epoch).
+ * Regular files with several names (same device and inode, also across directory sources of one build)
+ * stay hard links: one link group, content read from the first name seen.
  * The walk uses synchronous metadata calls: one lstat per entry without thread-pool round trips is
  * several times faster on large trees, and nothing else runs while the tree is assembled.
  */
@@ -25,6 +30,9 @@ export async function addDirectorySource(
   const origin = `directory ${source.path}`;
   await requireSourcePath(root, "directory", { field: "path", given: source.path, what: "directory source" });
   const to = normalizeDestination(source.to, origin);
+  let seen = inodes.get(builder);
+  if (!seen) inodes.set(builder, (seen = new Map()));
+  const linked = seen;
   let count = 0;
 
   const walk = async (absDir: string, relDir: string): Promise<void> => {
@@ -44,7 +52,13 @@ export async function addDirectorySource(
       } catch (e) {
         throw ioError(abs, origin, e);
       }
-      const entry = toEntry(abs, joinTreePath(to, rel), st, origin);
+      let entry = toEntry(abs, joinTreePath(to, rel), st, origin);
+      if (entry.type === "file" && st.nlink > 1n) {
+        const id = `${st.dev}:${st.ino}`;
+        let first = linked.get(id);
+        if (!first) linked.set(id, (first = { link: builder.newLinkGroup(), content: entry.content }));
+        entry = { ...entry, link: first.link, content: first.content };
+      }
       builder.add(entry, source.onConflict);
       count++;
       if (entry.type === "dir") await walk(abs, rel);

@@ -66,7 +66,8 @@ export async function readTarStream(
   const extract = tar.extract();
   source.on("error", (e: Error) => extract.destroy(e));
   source.pipe(extract);
-  const files = new Map<string, { size: number; offset: number; mode: number }>();
+  // Regular members by archive name, for hard-link members that name them.
+  const files = new Map<string, Member>();
   const skippedFiles = new Set<string>();
   const seen = new Set<string>();
   let count = 0;
@@ -102,7 +103,7 @@ export async function readTarStream(
           const written = await appendEntry(entry, blob);
           if (written !== size) throw truncated(origin, header.name, opts.archive);
           blobOffset += written;
-          files.set(name, { size, offset, mode: withX.mode });
+          files.set(name, { path, size, offset, mode: withX.mode, xattrs });
           treeEntry = {
             ...withX,
             type: "file",
@@ -115,14 +116,44 @@ export async function readTarStream(
           await drain(entry);
           const target = hardlinkTarget(header, files, skippedFiles, where);
           files.set(name, target);
-          treeEntry = {
-            ...withX,
-            mode: target.mode,
-            type: "file",
+          const content = {
+            kind: "file",
+            path: opts.blobFile,
+            offset: target.offset,
             size: target.size,
-            content: { kind: "file", path: opts.blobFile, offset: target.offset, size: target.size },
-          };
-          break;
+          } as const;
+          const current = builder.get(target.path);
+          const policy = seen.has(path) ? "replace" : opts.onConflict;
+          seen.add(path);
+          count++;
+          if (
+            current?.type === "file" &&
+            current.origin === origin &&
+            current.content.kind === "file" &&
+            current.content.path === content.path &&
+            current.content.offset === content.offset &&
+            current.size === target.size
+          ) {
+            // Another name of a member this archive added: one inode in the image.
+            builder.addHardLink(path, target.path, origin, policy);
+            continue;
+          }
+          // The target's own name lost a conflict (onConflict: keep): the names of the archive's
+          // inode that did get in stay linked to each other.
+          target.link ??= builder.newLinkGroup();
+          builder.add(
+            {
+              ...base,
+              mode: target.mode,
+              ...(target.xattrs ? { xattrs: target.xattrs } : {}),
+              type: "file",
+              size: target.size,
+              content,
+              link: target.link,
+            },
+            policy,
+          );
+          continue;
         }
         case "directory":
           await drain(entry);
@@ -185,12 +216,23 @@ function stripComponents(raw: string, n: number): string | undefined {
   return parts.slice(n).join("/");
 }
 
+/** A regular member already read: where it went in the tree and where its data is in the blob. */
+interface Member {
+  readonly path: string;
+  readonly size: number;
+  readonly offset: number;
+  readonly mode: number;
+  readonly xattrs: Readonly<Record<string, string>> | undefined;
+  /** Link group of names added while the member's own name was kept out by a conflict. */
+  link?: string;
+}
+
 function hardlinkTarget(
   header: TarHeader,
-  files: ReadonlyMap<string, { size: number; offset: number; mode: number }>,
+  files: ReadonlyMap<string, Member>,
   skipped: ReadonlySet<string>,
   where: { origin: string; file?: string },
-): { size: number; offset: number; mode: number } {
+): Member {
   const raw = header.linkname ?? "";
   const what = `hard link ${JSON.stringify(header.name)} -> ${JSON.stringify(raw)} in ${where.origin}`;
   if (raw.startsWith("/") || raw.split("/").includes("..")) {
