@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { needRoot, needTools } from "../helpers/tools.js";
 import { flipByte, makeKeys, scratch, type Keys } from "../image/ddi/helpers.js";
 import { partx } from "../image/ddi/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
@@ -13,14 +13,13 @@ const STRICT = "root=signed+absent:usr=signed+absent";
 let dir: string;
 let keys: Keys;
 let osRelease: string;
-let ok = false;
 let signed: string;
 let signedRun: { exitCode: number; stdout: string; stderr: string };
 
 beforeAll(async () => {
-  ok = (await haveTools("mkfs.erofs", "mksquashfs", "openssl", "partx", "sha256sum", "bzip2")) && isRoot();
+  needRoot();
+  await needTools("mkfs.erofs", "mksquashfs", "openssl", "partx", "sha256sum", "bzip2");
   dir = await scratch("sysextkit-ddi-cli-");
-  if (!ok) return;
   keys = await makeKeys(join(dir, "keys"));
   osRelease = join(dir, "os-release");
   await writeFile(osRelease, "ID=testos\nVERSION_ID=3815.2.0\n");
@@ -71,8 +70,7 @@ const build = (out: string, ...extra: string[]) =>
   );
 
 describe("build --format ddi", () => {
-  it("signs with a key from the environment, never printing it, and says who signed", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("signs with a key from the environment, never printing it, and says who signed", async () => {
     const r = signedRun;
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/signed by: CN=sysextkit test signer/);
@@ -83,15 +81,13 @@ describe("build --format ddi", () => {
       "root-x86-64-verity-sig",
     ]);
   });
-  it("without a key: an unsigned DDI, said so on the output", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("without a key: an unsigned DDI, said so on the output", async () => {
     const r = await build("unsigned");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/UNSIGNED/);
     expect(r.stdout).toMatch(/verity-unsigned/);
   });
-  it("a key without its certificate is a usage error", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("a key without its certificate is a usage error", async () => {
     const r = await build("usage", "--key", keys.key);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/--certificate is missing/);
@@ -99,8 +95,7 @@ describe("build --format ddi", () => {
 });
 
 describe("inspect, verify and check", () => {
-  it("inspect --json shows the partitions, root hash and signer", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("inspect --json shows the partitions, root hash and signer", async () => {
     const r = await cli(["inspect", signed, "--json"]);
     const info = JSON.parse(r.stdout) as {
       format: string;
@@ -112,8 +107,7 @@ describe("inspect, verify and check", () => {
     expect(info.verity.partitions.map((p) => p.role)).toEqual(["root", "root-verity", "root-verity-sig"]);
     expect(info.release.ID).toBe("testos");
   });
-  it("verify exits 0 with the right certificate, 1 with another one or a flipped data byte", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("verify exits 0 with the right certificate, 1 with another one or a flipped data byte", async () => {
     expect((await cli(["verify", signed, "--certificate", keys.cert])).exitCode).toBe(0);
     const other = await cli(["verify", signed, "--certificate", keys.otherCert]);
     expect(other.exitCode).toBe(1);
@@ -127,8 +121,7 @@ describe("inspect, verify and check", () => {
     expect(r.exitCode).toBe(1);
     expect((JSON.parse(r.stdout) as { failures: string[] }).failures.join()).toMatch(/data block 0/);
   });
-  it("check against a host root holding `sysextkit trust` output: signed merges under the strict policy, others do not", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("check against a host root holding `sysextkit trust` output: signed merges under the strict policy, others do not", async () => {
     const host = join(dir, "host");
     await mkdir(join(host, "usr/lib"), { recursive: true });
     await writeFile(join(host, "usr/lib/os-release"), "ID=testos\nVERSION_ID=3815.2.0\n");
@@ -163,8 +156,7 @@ describe("inspect, verify and check", () => {
 });
 
 describe("sign", () => {
-  it("--sign-later, an offline signature, sign: verify accepts; signing twice is refused", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("--sign-later, an offline signature, sign: verify accepts; signing twice is refused", async () => {
     const r = await build("later", "--sign-later");
     expect(r.exitCode, r.stderr).toBe(0);
     const img = join(dir, "later", "hello.raw");
@@ -195,8 +187,7 @@ describe("sign", () => {
 });
 
 describe("release --format ddi", () => {
-  it("publishes signed DDIs: the published image is the DDI; payload, SHA256SUMS and release verify accept it", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("publishes signed DDIs: the published image is the DDI; payload, SHA256SUMS and release verify accept it", async () => {
     for (const k of ["throwaway", "real"]) genRsa(dir, k);
     const out = join(dir, "rel");
     const r = await cli(
@@ -246,8 +237,7 @@ describe("release --format ddi", () => {
     ).toBe(0);
     expect((await cli(["verify", raw, "--certificate", keys.cert])).exitCode).toBe(0);
   });
-  it("refuses extensions with verity sidecar files (a release carries one file per extension)", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("refuses extensions with verity sidecar files (a release carries one file per extension)", async () => {
     const spec = join(dir, "side", "extension.yaml");
     await mkdir(join(dir, "side"), { recursive: true });
     await writeFile(

@@ -8,10 +8,11 @@ import { sysupdateFiles } from "../../src/manifest/sysupdate.js";
 import { toolsRoot, type ToolsRoot } from "../helpers/chroot.js";
 import { cli } from "../helpers/cli.js";
 import { serveDirectories, type StaticServer } from "../helpers/http.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { needRoot, needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
 
-const ready = isRoot() && (await haveTools("unshare", "chroot", "debootstrap", "openssl", "mkfs.erofs"));
+needRoot();
+await needTools("unshare", "chroot", "debootstrap", "openssl", "mkfs.erofs");
 const NAME = "oem-d";
 const OS = "4081.2.0";
 const ARCH = "x86-64";
@@ -23,7 +24,7 @@ let server: StaticServer;
 let root: ToolsRoot;
 let rootHash: string;
 
-describe.skipIf(!ready)("systemd-sysupdate 257 with a release of signed DDIs", () => {
+describe("systemd-sysupdate 257 with a release of signed DDIs", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "sysextkit-sysupdate-ddi-"));
     server = await serveDirectories({ "/rel/": join(dir, "out", ARCH) });

@@ -9,24 +9,23 @@ import { SysextError } from "../../src/errors.js";
 import { evaluatePolicy, parseImagePolicy, PROTECTION_FLAGS } from "../../src/release/image-policy.js";
 import { renderSysextPolicyDropIn, STRICT_SYSEXT_POLICY, writeTrust } from "../../src/release/trust.js";
 import { makeKeys, runInRoot, scratch, type Keys } from "../image/ddi/helpers.js";
-import { haveTools, isRoot } from "../helpers/tools.js";
+import { needRoot, needTools } from "../helpers/tools.js";
 
 let dir: string;
 let keys: Keys;
-let ok = false;
 
 beforeAll(async () => {
-  ok = (await haveTools("openssl", "unshare", "chroot")) && isRoot();
+  needRoot();
+  await needTools("openssl", "unshare", "chroot");
   dir = await scratch("sysextkit-trust-");
-  if (ok) keys = await makeKeys(join(dir, "keys"));
+  keys = await makeKeys(join(dir, "keys"));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
 describe("sysextkit trust", () => {
-  it("writes the certificate under usr/lib/verity.d and a drop-in passing root=signed+absent:usr=signed+absent", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("writes the certificate under usr/lib/verity.d and a drop-in passing root=signed+absent:usr=signed+absent", async () => {
     const out = join(dir, "base");
     const r = await writeTrust({ certificate: keys.cert, outDir: out });
     expect(r.files).toEqual([
@@ -52,8 +51,7 @@ describe("sysextkit trust", () => {
     ]);
     expect(stdout.split("=")[1]!.replace(/:/g, "").toLowerCase()).toBe(r.fingerprint);
   });
-  it("the drop-in lands after the unit's own ExecStart= as systemd 257 reads it (cat-config, verify)", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("the drop-in lands after the unit's own ExecStart= as systemd 257 reads it (cat-config, verify)", async () => {
     const root = await ensureRoot("trixie-tools");
     const r = await runInRoot(
       root,
@@ -74,8 +72,7 @@ describe("sysextkit trust", () => {
     ).toBeGreaterThan(text.indexOf("ExecStart=systemd-sysext refresh\n"));
     expect(r.stdout).toMatch(/VERIFY=0/);
   });
-  it("--location etc writes under etc/; a bad certificate writes nothing", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("--location etc writes under etc/; a bad certificate writes nothing", async () => {
     const r = await writeTrust({
       certificate: keys.cert,
       outDir: join(dir, "etc-base"),
@@ -120,8 +117,7 @@ describe("image policies", () => {
     "=verity+absent",
     "root=read-only-on+squashfs:usr=absent",
   ];
-  it("parse to what systemd-analyze image-policy (262) says for root and usr", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("parse to what systemd-analyze image-policy (262) says for root and usr", async () => {
     const root = await ensureRoot("sid-tools");
     for (const p of policies) {
       const r = await runInRoot(root, [], `systemd-analyze image-policy '${p}'`);

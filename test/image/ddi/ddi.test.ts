@@ -6,7 +6,7 @@ import { ensureRoot } from "../../../scripts/roots.js";
 import type { BuildResult } from "../../../src/build.js";
 import { inspectImage } from "../../../src/image/inspect.js";
 import { verifyImage } from "../../../src/image/ddi/verify.js";
-import { haveTools, isRoot } from "../../helpers/tools.js";
+import { needRoot, needTools } from "../../helpers/tools.js";
 import {
   buildFromDir,
   flipByte,
@@ -38,23 +38,21 @@ let dir: string;
 let keys: Keys;
 let base: string;
 let tree: string;
-let ok = false;
 const built: Record<string, BuildResult> = {};
 
 beforeAll(async () => {
-  ok =
-    (await haveTools(
-      "mkfs.erofs",
-      "mksquashfs",
-      "veritysetup",
-      "openssl",
-      "systemd-dissect",
-      "partx",
-      "unshare",
-      "chroot",
-    )) && isRoot();
+  needRoot();
+  await needTools(
+    "mkfs.erofs",
+    "mksquashfs",
+    "veritysetup",
+    "openssl",
+    "systemd-dissect",
+    "partx",
+    "unshare",
+    "chroot",
+  );
   dir = await scratch("sysextkit-ddi-");
-  if (!ok) return;
   keys = await makeKeys(join(dir, "keys"));
   base = await makeBase(dir);
   tree = await makeTree(dir, NAME);
@@ -115,8 +113,7 @@ function expectDissect(json: DissectJson, rootHash: string, fstype: string, sign
 }
 
 describe("layout, read back by libblkid (partx)", () => {
-  it("root / root-verity / root-verity-sig with the DPS types, UUIDs from the root hash, repart's labels, 4 KiB aligned", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("root / root-verity / root-verity-sig with the DPS types, UUIDs from the root hash, repart's labels, 4 KiB aligned", async () => {
     const r = built.erofs!;
     const parts = await partx(r.image);
     expect(parts.map((p) => [p.name, p.type, p.flags])).toEqual([
@@ -133,8 +130,7 @@ describe("layout, read back by libblkid (partx)", () => {
     expect(parts[2]!.size).toBe(16384);
     expect(r.size % 4096).toBe(0);
   });
-  it("byte-identical when built again from the same inputs and key; other content, other salt", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("byte-identical when built again from the same inputs and key; other content, other salt", async () => {
     const again = await buildFromDir({
       name: NAME,
       tree,
@@ -156,8 +152,7 @@ describe("layout, read back by libblkid (partx)", () => {
 });
 
 describe.each(["erofs", "squashfs"] as const)("signed %s DDI", (fs) => {
-  it("systemd-dissect 252 (host) lists the three partitions with the root hash and 'signed'", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("systemd-dissect 252 (host) lists the three partitions with the root hash and 'signed'", async () => {
     const r = built[fs]!;
     const d = await dissectHost(r.image);
     expect(d.exitCode, d.stderr).toBe(0);
@@ -165,8 +160,7 @@ describe.each(["erofs", "squashfs"] as const)("signed %s DDI", (fs) => {
   });
   it.for(["trixie-tools", "sid-tools"] as const)(
     "systemd-dissect of %s (257 / 262) too",
-    async (rootName, ctx) => {
-      if (!ok) return ctx.skip();
+    async (rootName) => {
       const r = built[fs]!;
       const run = await runInRoot(
         await ensureRoot(rootName),
@@ -178,8 +172,7 @@ describe.each(["erofs", "squashfs"] as const)("signed %s DDI", (fs) => {
       expectDissect(JSON.parse(run.stdout) as DissectJson, r.verity!.rootHash, fs, true);
     },
   );
-  it("veritysetup verify accepts the data with the hash partition and the root hash; openssl cms -verify the signature", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("veritysetup verify accepts the data with the hash partition and the root hash; openssl cms -verify the signature", async () => {
     const r = built[fs]!;
     const parts = await partx(r.image);
     const work = await scratch("sysextkit-ddi-parts-");
@@ -204,8 +197,7 @@ describe("a flipped byte", () => {
     ["signature", 2, 1000],
   ] as const)(
     "in the %s is caught by veritysetup/openssl and by sysextkit verify",
-    async ([what, partIndex, within], ctx) => {
-      if (!ok) return ctx.skip();
+    async ([what, partIndex, within]) => {
       const work = await scratch("sysextkit-ddi-flip-");
       try {
         const img = join(work, `${NAME}.raw`);
@@ -244,8 +236,7 @@ describe("a flipped byte", () => {
 });
 
 describe("unsigned DDI", () => {
-  it("is allowed, says so, and dissects as verity without a signature partition", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("is allowed, says so, and dissects as verity without a signature partition", async () => {
     const r = built.unsigned!;
     expect(r.verity).toMatchObject({ kind: "ddi", signed: false, signLater: false });
     expect(r.findings.map((f) => f.code)).toContain("verity-unsigned");
@@ -265,8 +256,7 @@ describe("unsigned DDI", () => {
 });
 
 describe("inspect", () => {
-  it("shows partitions, root hash, signer and the file list of the root partition", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("shows partitions, root hash, signer and the file list of the root partition", async () => {
     const info = await inspectImage(built.squashfs!.image);
     expect(info).toMatchObject({
       format: "ddi",

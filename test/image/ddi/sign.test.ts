@@ -8,7 +8,7 @@ import { SysextError } from "../../../src/errors.js";
 import { signImage } from "../../../src/image/ddi/sign.js";
 import { verifyImage } from "../../../src/image/ddi/verify.js";
 import { digestFile } from "../../../src/util/fs.js";
-import { haveTools, isRoot } from "../../helpers/tools.js";
+import { needRoot, needTools } from "../../helpers/tools.js";
 import { buildFromDir, makeBase, makeKeys, makeTree, PASSPHRASE, scratch, type Keys } from "./helpers.js";
 import { dissectHost, opensslVerify, veritysetupVerify } from "./tools.js";
 
@@ -18,12 +18,11 @@ let keys: Keys;
 let base: string;
 let tree: string;
 let signed: BuildResult;
-let ok = false;
 
 beforeAll(async () => {
-  ok = (await haveTools("mkfs.erofs", "mksquashfs", "veritysetup", "openssl", "systemd-dissect")) && isRoot();
+  needRoot();
+  await needTools("mkfs.erofs", "mksquashfs", "veritysetup", "openssl", "systemd-dissect");
   dir = await scratch("sysextkit-sign-");
-  if (!ok) return;
   keys = await makeKeys(join(dir, "keys"));
   base = await makeBase(dir);
   tree = await makeTree(dir, NAME);
@@ -73,8 +72,7 @@ async function opensslSign(
 }
 
 describe("--sign-later, then sign", () => {
-  it("writes NAME.roothash (hex, no newline); a signature made from it with openssl gives the very bytes of a direct signed build", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("writes NAME.roothash (hex, no newline); a signature made from it with openssl gives the very bytes of a direct signed build", async () => {
     const later = await build("later", { signLater: true });
     expect(later.verity).toMatchObject({ signed: false, signLater: true });
     const roothash = later.verity!.files.roothash!;
@@ -88,8 +86,7 @@ describe("--sign-later, then sign", () => {
     });
     expect((await digestFile(later.image)).sha256).toBe(signed.sha256);
   });
-  it("sign --key gives the same bytes too; a second signature is refused and the image left as it was", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("sign --key gives the same bytes too; a second signature is refused and the image left as it was", async () => {
     const later = await build("later-key", { signLater: true });
     await signImage({ image: later.image, key: keys.key, certificate: keys.cert });
     const digest = (await digestFile(later.image)).sha256;
@@ -101,8 +98,7 @@ describe("--sign-later, then sign", () => {
     expect((e as SysextError).message).toMatch(/already holds a signature/);
     expect((await digestFile(later.image)).sha256).toBe(digest);
   });
-  it("a signature over another build's root hash, or over the hash plus a newline, is refused; nothing changes", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("a signature over another build's root hash, or over the hash plus a newline, is refused; nothing changes", async () => {
     const later = await build("later-bad", { signLater: true });
     const before = (await digestFile(later.image)).sha256;
     const other = await buildFromDir({
@@ -148,8 +144,7 @@ describe("--sign-later, then sign", () => {
     expect((await digestFile(later.image)).sha256).toBe(before);
     expect((await readdir(join(dir, "later-bad"))).sort()).toEqual([`${NAME}.raw`, `${NAME}.roothash`]);
   });
-  it("a signature with signed attributes (openssl cms default) is accepted: valid, though not byte-identical", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("a signature with signed attributes (openssl cms default) is accepted: valid, though not byte-identical", async () => {
     const later = await build("later-attrs", { signLater: true });
     const p7s = join(dir, "attrs.p7s");
     await execa("openssl", [
@@ -173,8 +168,7 @@ describe("--sign-later, then sign", () => {
 });
 
 describe("verity sidecar files for a plain image", () => {
-  it("NAME.raw + NAME.verity + NAME.roothash + NAME.roothash.p7s: systemd-dissect 252 finds them; veritysetup and openssl accept", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("NAME.raw + NAME.verity + NAME.roothash + NAME.roothash.p7s: systemd-dissect 252 finds them; veritysetup and openssl accept", async () => {
     const r = await buildFromDir({
       name: NAME,
       tree,
@@ -205,8 +199,7 @@ describe("verity sidecar files for a plain image", () => {
       "external",
     );
   });
-  it("sign-later works for sidecars: sign writes NAME.roothash.p7s", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("sign-later works for sidecars: sign writes NAME.roothash.p7s", async () => {
     const r = await buildFromDir({
       name: NAME,
       tree,
@@ -258,8 +251,7 @@ describe("bad signing input: a clear error and nothing at the output path", () =
       /exclude each other/,
     ],
   ];
-  it.for(cases)("%s", async ([, extra, message], ctx) => {
-    if (!ok) return ctx.skip();
+  it.for(cases)("%s", async ([, extra, message]) => {
     process.env.SYSEXTKIT_TEST_WRONG = "not the passphrase";
     const out = join(dir, `bad-${Math.random().toString(36).slice(2)}`);
     const e = (await buildFromDir({ name: NAME, tree, base, outDir: out, format: "ddi", ...extra() }).catch(
@@ -271,16 +263,14 @@ describe("bad signing input: a clear error and nothing at the output path", () =
     expect(JSON.stringify(e.toJSON())).not.toContain("PRIVATE KEY");
     expect(await readdir(out).catch(() => [])).toEqual([]);
   });
-  it("an encrypted key with its passphrase (from the environment) signs the same bytes", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("an encrypted key with its passphrase (from the environment) signs the same bytes", async () => {
     process.env.SYSEXTKIT_TEST_PASS = PASSPHRASE;
     const r = await build("encrypted", {
       signing: { key: keys.encryptedKey, certificate: keys.cert, passphrase: "env:SYSEXTKIT_TEST_PASS" },
     });
     expect(r.sha256).toBe(signed.sha256);
   });
-  it("PEM key text given by value never appears in an error", async (ctx) => {
-    if (!ok) return ctx.skip();
+  it("PEM key text given by value never appears in an error", async () => {
     const pem = await readFile(keys.otherKey, "utf8");
     const e = (await build("by-value", { signing: { key: pem, certificate: keys.cert } }).catch(
       (x: unknown) => x,
