@@ -1,5 +1,4 @@
 // A release of signed DDIs fetched by the real systemd-sysupdate 257 over HTTP, then read back by its systemd-dissect.
-import { execa } from "execa";
 import { copyFile, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -9,6 +8,7 @@ import { toolsRoot, type ToolsRoot } from "../helpers/chroot.js";
 import { cli } from "../helpers/cli.js";
 import { serveDirectories, type StaticServer } from "../helpers/http.js";
 import { needRoot, needTools } from "../helpers/tools.js";
+import { selfSigned } from "../image/ddi/helpers.js";
 import { genRsa } from "../payload/crau-helpers.js";
 
 needRoot();
@@ -34,23 +34,7 @@ describe("systemd-sysupdate 257 with a release of signed DDIs", () => {
       `name: ${NAME}\nmetadata:\n  version: "1.0"\nsources:\n  - type: file\n    path: usr/share/${NAME}/version\n    content: "${NAME} 1.0\\n"\n`,
     );
     await writeFile(join(dir, "os-release"), `ID=flatcar\nVERSION_ID=${OS}\n`);
-    const key = join(dir, "verity.key");
-    const cert = join(dir, "verity.crt");
-    await execa("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "3650",
-      "-subj",
-      "/CN=oem signer",
-    ]);
+    const [key, cert] = await selfSigned(dir, "verity", "oem signer", ["rsa:2048"]);
     const r = await cli([
       "release",
       "--extension",

@@ -21,6 +21,7 @@ import {
   signatureParts,
   veritysetupVerify,
 } from "../image/ddi/tools.js";
+import { selfSigned } from "../image/ddi/helpers.js";
 
 const CATALOG = ["oem-ami", "oem-azure", "oem-gce", "oem-openstack", "oem-qemu", "oem-vmware"];
 needRoot();
@@ -52,23 +53,8 @@ describe("the OEM catalog as signed DDIs (release --format ddi)", () => {
       (await resolveExtensionFiles(undefined, CATALOG_DIR)).map((f) => loadSpecFile(f)),
     );
     await downloadDebs(debPackagesOf(specs), debDir, "amd64");
-    const key = join(tmp, "verity.key");
-    cert = join(tmp, "verity.crt");
-    await execa("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "3650",
-      "-subj",
-      "/CN=oem extensions",
-    ]);
+    const [key, verityCert] = await selfSigned(tmp, "verity", "oem extensions", ["rsa:2048"]);
+    cert = verityCert;
     await execa("openssl", ["genrsa", "-out", join(tmp, "payload.pem"), "2048"]);
     const out = join(tmp, "release");
     const r = await cli(

@@ -20,7 +20,13 @@ export interface Keys {
 
 export const PASSPHRASE = "correct horse battery staple";
 
-async function selfSigned(dir: string, stem: string, cn: string, alg: string[]): Promise<[string, string]> {
+/** A self-signed certificate and its unencrypted key, made by openssl req: `<dir>/<stem>.key`, `.crt`. */
+export async function selfSigned(
+  dir: string,
+  stem: string,
+  cn: string,
+  alg: string[],
+): Promise<[string, string]> {
   const key = join(dir, `${stem}.key`);
   const cert = join(dir, `${stem}.crt`);
   await execa("openssl", [
