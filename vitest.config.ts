@@ -4,21 +4,6 @@ import { defineConfig } from "vitest/config";
 /** Test files that boot QEMU guests (#8): they run after everything else, one file at a time. */
 const BOOT_FILES = ["test/boot/*-boot.test.ts", "test/boot/boot.test.ts"];
 
-/**
- * Boot files not part of `npm test` yet (#8), each run on request:
- * - the arm64 guest: its root alone takes about 10 min to make and its boot under TCG was not measured
- *   within CI's budget (`SYSEXTKIT_ARM64=1 npx vitest run test/boot/arm64-boot.test.ts`);
- * - the OEM catalog at boot: oem-gce and oem-vmware still fail there (README, "Boot test"), and the six
- *   boots took 18 min on the shared machine (`SYSEXTKIT_CATALOG_BOOT=1 npx vitest run
- *   test/boot/catalog-boot.test.ts`).
- */
-const OPT_IN: ReadonlyArray<readonly [string, string]> = [
-  ["test/boot/arm64-boot.test.ts", "SYSEXTKIT_ARM64"],
-  ["test/boot/catalog-boot.test.ts", "SYSEXTKIT_CATALOG_BOOT"],
-];
-const OPT_IN_FILES = OPT_IN.map(([f]) => f);
-const OPTED_OUT = OPT_IN.filter(([, env]) => process.env[env] !== "1").map(([f]) => f);
-
 export default defineConfig({
   test: {
     testTimeout: 120_000,
@@ -33,7 +18,7 @@ export default defineConfig({
         test: {
           name: "main",
           include: ["test/**/*.test.ts"],
-          exclude: [...BOOT_FILES, ...OPT_IN_FILES],
+          exclude: BOOT_FILES,
           fileParallelism: true,
           sequence: { groupOrder: 0 },
         },
@@ -46,7 +31,6 @@ export default defineConfig({
         test: {
           name: "boot",
           include: BOOT_FILES,
-          exclude: OPTED_OUT,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

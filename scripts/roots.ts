@@ -85,13 +85,6 @@ export const ROOTS = {
       "ls /boot/initrd.img-* >/dev/null",
     ].join("\n"),
   },
-} as const satisfies Record<string, BaseOptions>;
-
-/**
- * Roots made only on request (`tsx scripts/setup-roots.ts bookworm-boot-arm64`, or by the test that needs
- * them), not by .ci/run: the arm64 guest is not part of `npm test` (vitest.config.ts).
- */
-export const OPTIONAL_ROOTS = {
   /**
    * Bootable Debian 12 for arm64 (#8), booted with qemu-system-aarch64 (TCG): debootstrap --foreign here,
    * the second stage and the setup in a chroot under qemu-aarch64-static (binfmt_misc, mounted and
@@ -107,11 +100,9 @@ export const OPTIONAL_ROOTS = {
   },
 } as const satisfies Record<string, BaseOptions>;
 
-export type RootName = keyof typeof ROOTS | keyof typeof OPTIONAL_ROOTS;
+export type RootName = keyof typeof ROOTS;
 
 /** Path of a named root under the cache, made now when it is not there yet (needs root and the mirror). */
 export async function ensureRoot(name: RootName): Promise<string> {
-  const opts: BaseOptions =
-    name in ROOTS ? ROOTS[name as keyof typeof ROOTS] : OPTIONAL_ROOTS[name as keyof typeof OPTIONAL_ROOTS];
-  return ensureBase(join(defaultCacheDir(), "bases", name), opts);
+  return ensureBase(join(defaultCacheDir(), "bases", name), ROOTS[name]);
 }

@@ -2,16 +2,15 @@
 //
 //   tsx scripts/setup-roots.ts              # every root
 //   tsx scripts/setup-roots.ts trixie-tools # some
-import { ensureRoot, OPTIONAL_ROOTS, ROOTS, type RootName } from "./roots.js";
+import { ensureRoot, ROOTS, type RootName } from "./roots.js";
 import { runMain } from "../src/cli/run-main.js";
 
 await runMain(async () => {
   const names = process.argv.slice(2);
   const wanted = (names.length > 0 ? names : Object.keys(ROOTS)) as RootName[];
   for (const n of wanted) {
-    if (!(n in ROOTS) && !(n in OPTIONAL_ROOTS)) {
-      const known = [...Object.keys(ROOTS), ...Object.keys(OPTIONAL_ROOTS)];
-      throw new Error(`unknown root ${n}; known: ${known.join(", ")}`);
+    if (!(n in ROOTS)) {
+      throw new Error(`unknown root ${n}; known: ${Object.keys(ROOTS).join(", ")}`);
     }
     const t0 = Date.now();
     const path = await ensureRoot(n);

@@ -55,6 +55,11 @@ export interface BootTestOptions {
   readonly settleMs?: number;
   /** After the boot, how long queued jobs (units still starting) may take before the probe looks (default 30 s). */
   readonly jobsWaitMs?: number;
+  /**
+   * How long the same jobs may stay queued before the boot counts as stalled and the probe looks anyway
+   * (default 60 s): agents that wait for a cloud endpoint forever keep systemd "starting".
+   */
+  readonly stallMs?: number;
   /** Limit per --run command (default 120 s). */
   readonly runTimeoutMs?: number;
   /** systemd-sysext logs at debug level, so the journal says why an image was not merged (default true). */
@@ -141,6 +146,7 @@ export async function bootTest(options: BootTestOptions): Promise<BootReport> {
         // The probe stops waiting for the boot early enough to report before the guest is killed.
         deadlineS: Math.max(30, timeoutMs / 1000 - 180),
         jobsWaitS: (options.jobsWaitMs ?? 30_000) / 1000,
+        stallS: (options.stallMs ?? 60_000) / 1000,
         settleS: (options.settleMs ?? 5000) / 1000,
         runTimeoutS: (options.runTimeoutMs ?? 120_000) / 1000,
         sysextDebug: options.sysextDebug ?? true,

@@ -64,6 +64,9 @@ function unitReport(
   const journal = lines(sections.get(`unit-journal:${name}`)?.text).filter(
     (l) => !/^-- (No entries|Journal begins)/.test(l),
   );
+  // Caught between two restarts, a unit that keeps failing looks active: its journal tells.
+  const failures = journal.filter((l) => /: Failed with result '/.test(l)).length;
+  if (verdict === "active" && failures >= 2) verdict = "failed";
   const limit =
     verdict === "condition" && failedCondition
       ? limitFor(platform, accel, failedCondition, systemd)
@@ -84,6 +87,7 @@ function unitReport(
     ...(execMainCode === undefined ? {} : { execMainCode }),
     ...(execMainStatus === undefined ? {} : { execMainStatus }),
     restarts,
+    ...(failures > 0 ? { failures } : {}),
     ...(failedCondition === undefined ? {} : { failedCondition }),
     ...(limit === undefined ? {} : { platformLimit: `${limit.condition}: ${limit.why}` }),
     verdict,
@@ -109,7 +113,9 @@ export function describeUnit(u: UnitReport): string {
     case "failed": {
       const status = u.execMainStatus ? `, status ${u.execMainStatus}` : "";
       const restarts = u.restarts ? `, ${u.restarts} restarts` : "";
-      return `failed (${u.result}${status}${restarts})`;
+      const flapping =
+        u.active === "active" ? `, failed ${u.failures} times, ${u.active} between restarts` : "";
+      return `failed (${u.result}${status}${restarts}${flapping})`;
     }
   }
 }
@@ -355,6 +361,7 @@ export function evaluate(input: EvaluateInput): BootReport {
   const dmi = parseOsRelease(s.get("dmi")?.text ?? "");
   const bootMs = uptimeMs(s.get("boot-wait")?.text);
   const analyze = s.get("analyze")?.text.trim();
+  const stalledJobs = lines(s.get("boot-stall")?.text);
   return {
     kind: "sysextkit-boot-report",
     version: BOOT_REPORT_VERSION,
@@ -366,6 +373,7 @@ export function evaluate(input: EvaluateInput): BootReport {
       wallMs: input.wallMs,
       ...(bootMs === undefined ? {} : { bootMs }),
       ...(analyze ? { analyze } : {}),
+      ...(stalledJobs.length > 0 ? { stalledJobs } : {}),
     },
     os: {
       ...(osr.ID ? { id: osr.ID } : {}),

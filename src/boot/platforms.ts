@@ -76,9 +76,12 @@ export const PLATFORM_DRESS: Readonly<Record<PlatformName, PlatformDress>> = {
     realVirt: "vmware",
     limits: [
       {
-        condition: "VMware backdoor RPC (vmtoolsd's guest RPC channel)",
+        condition: "the VMware backdoor (vmtoolsd's guest RPC channel)",
+        units: ["open-vm-tools.service", "vmtoolsd.service"],
+        // vmtoolsd logs nothing to the journal when its VMware check fails; systemd records the exit.
+        evidence: /status=1\/FAILURE/,
         under: ["kvm", "tcg"],
-        why: "QEMU's vmport answers the backdoor's version query but has no RPCI/TCLO channel",
+        why: "open-vm-tools' own check (vmware-checkvm) finds no VMware hypervisor: QEMU's vmport emulates a few backdoor commands, not the RPCI/TCLO channel vmtoolsd needs, so vmtoolsd exits 1",
       },
     ],
   },

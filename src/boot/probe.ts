@@ -71,6 +71,8 @@ export interface ProbeInputs {
   readonly deadlineS: number;
   readonly settleS: number;
   readonly jobsWaitS: number;
+  /** Seconds the same jobs may stay queued before the probe calls the boot stalled and looks anyway. */
+  readonly stallS: number;
   readonly runTimeoutS: number;
   /** Log systemd-sysext at debug level in the guest, so the journal says why an image is not merged. */
   readonly sysextDebug: boolean;
@@ -99,7 +101,7 @@ export async function probeFiles(p: ProbeInputs): Promise<GuestFile[]> {
     { target: `${PROBE_DIR}/probe.sh`, content: await template("probe.sh"), mode: 0o755 },
     {
       target: `${PROBE_DIR}/settings`,
-      content: `DEADLINE=${Math.round(p.deadlineS)}\nSETTLE=${Math.round(p.settleS)}\nJOBS_WAIT=${Math.round(p.jobsWaitS)}\nRUN_TIMEOUT=${Math.round(p.runTimeoutS)}\n`,
+      content: `DEADLINE=${Math.round(p.deadlineS)}\nSETTLE=${Math.round(p.settleS)}\nJOBS_WAIT=${Math.round(p.jobsWaitS)}\nSTALL=${Math.round(p.stallS)}\nRUN_TIMEOUT=${Math.round(p.runTimeoutS)}\n`,
     },
     { target: `${PROBE_DIR}/units`, content: units.map((l) => `${l}\n`).join("") },
     { target: `${PROBE_DIR}/files`, content: p.expectFiles.map((f) => `${f}\n`).join("") },

@@ -26,6 +26,8 @@ export function renderBootReport(r: BootReport): string {
     `  boot: ${r.outcome}, finished booting after ${secs(r.timing.bootMs)} (guest uptime), whole run ${secs(r.timing.wallMs)}; state ${r.os.state ?? "?"}`,
   );
   if (r.timing.analyze) out.push(`  ${r.timing.analyze.split("\n")[0]}`);
+  if (r.timing.stalledJobs)
+    out.push(`  the boot stalled (jobs unchanged, looked anyway): ${r.timing.stalledJobs.join("; ")}`);
   out.push(
     `  platform: systemd-detect-virt says ${r.platform.detectVirt ?? "?"} (on the real platform: ${r.platform.realVirt}); ${r.os.systemd ?? ""}`,
   );

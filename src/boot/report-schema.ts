@@ -19,6 +19,11 @@ const unitReport = z.strictObject({
   execMainCode: z.number().optional(),
   execMainStatus: z.number().optional(),
   restarts: z.number(),
+  /**
+   * How often it failed during the boot ("Failed with result" in its journal), restarts by Upholds= or
+   * Restart= included: a unit found active that failed twice or more is flapping and counts as failed.
+   */
+  failures: z.number().optional(),
   /** The first condition or assertion that failed, as systemd spells it ("ConditionVirtualization=microsoft"). */
   failedCondition: z.string().optional(),
   /** Why QEMU cannot make that condition true in this dress, when it is a known platform limit. */
@@ -76,6 +81,11 @@ export const bootReportSchema = z.strictObject({
     bootMs: z.number().optional(),
     /** systemd-analyze time, as the guest printed it. */
     analyze: z.string().optional(),
+    /**
+     * The boot stalled: these jobs ("UNIT TYPE STATE") stayed queued, unchanged, for the stall time, so the
+     * probe stopped waiting for the boot to finish (an agent waiting for a cloud endpoint that never answers).
+     */
+    stalledJobs: z.array(z.string()).optional(),
   }),
   os: z.strictObject({
     id: z.string().optional(),

@@ -4,7 +4,8 @@
 # rewriting the whole report after each section so a guest that hangs later still reports what it had,
 # then powers the guest off. Inputs are plain files in /var/lib/sysextkit-probe written by sysextkit:
 #   settings  DEADLINE= (guest uptime by which to stop waiting for the boot), BOOT_WAIT= (the same,
-#             counted from the probe's start), SETTLE=, JOBS_WAIT=, RUN_TIMEOUT= (whole seconds)
+#             counted from the probe's start), SETTLE=, JOBS_WAIT=, STALL=, RUN_TIMEOUT= (whole
+#             seconds)
 #   units     "EXTENSION KIND VALUE" lines; KIND is dropin (a unit drop-in naming Upholds=/Wants=/
 #             Requires=), unit (a unit name) or want (a unit linked in a .wants/ or .upholds/ directory)
 #   files     one guest path per line (--expect-file)
@@ -15,6 +16,7 @@ P=/var/lib/sysextkit-probe
 DEADLINE=450
 SETTLE=5
 JOBS_WAIT=30
+STALL=60
 BOOT_WAIT=420
 RUN_TIMEOUT=120
 . "$P/settings"
@@ -51,12 +53,21 @@ section() {
 }
 
 section probe-start 5 cat /proc/uptime
-# The boot is far enough when the manager has finished starting, or the default target is active (an
-# agent that waits for its cloud forever keeps the manager "starting"); at the latest at DEADLINE.
-section boot-wait $((DEADLINE + 30)) sh -c 'while [ "$(cut -d. -f1 /proc/uptime)" -lt "$1" ]; do
+# The boot is far enough when the manager has finished starting, or the default target is active, or the
+# boot has stalled: the same units' jobs queued for STALL seconds (job ids left out: a unit restarting
+# in a loop is no progress), as when an agent waits for its cloud forever and keeps the manager "starting";
+# at the latest at DEADLINE. A stall is recorded in /run/sysextkit-stall.
+section boot-wait $((DEADLINE + 30)) sh -c 'last=; since=$(cut -d. -f1 /proc/uptime)
+  while [ "$(cut -d. -f1 /proc/uptime)" -lt "$1" ]; do
     s=$(systemctl is-system-running); case "$s" in initializing|starting) ;; *) break ;; esac
-    systemctl -q is-active default.target && break; sleep 2; done
-  systemctl is-system-running; cat /proc/uptime' sh "$DEADLINE"
+    systemctl -q is-active default.target && break
+    jobs=$(systemctl list-jobs --no-legend --no-pager | awk "{print \$2, \$3, \$4}" | sort); now=$(cut -d. -f1 /proc/uptime)
+    if [ "$jobs" != "$last" ]; then last=$jobs; since=$now
+    elif [ $((now - since)) -ge "$2" ]; then
+      printf "%s\n" "$jobs" >/run/sysextkit-stall; break; fi
+    sleep 2; done
+  systemctl is-system-running; cat /proc/uptime' sh "$DEADLINE" "$STALL"
+section boot-stall 5 sh -c 'cat /run/sysextkit-stall 2>/dev/null; true'
 # Units started late (Upholds= restarts, timers) get SETTLE seconds; queued jobs JOBS_WAIT more.
 section settle $((SETTLE + JOBS_WAIT + 60)) sh -c 'sleep "$1"; end=$(( $(cut -d. -f1 /proc/uptime) + $2 ))
   while [ -n "$(systemctl list-jobs --no-legend)" ] && [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do sleep 1; done

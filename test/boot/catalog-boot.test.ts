@@ -50,7 +50,8 @@ describe("the OEM catalog booted on Debian 12 (QEMU, no network interface)", () 
           images: [images.get(name)!],
           base: root,
           platform: PLATFORM_OF_OEM[name]!,
-          run: ["ls /sys/class/net"],
+          files: expected.files ?? [],
+          run: ["ls /sys/class/net", ...(expected.proof ? [expected.proof.run] : [])],
           jobsWaitMs: 10_000,
           timeoutMs: 1_500_000,
           settleMs: 3000,
@@ -60,6 +61,9 @@ describe("the OEM catalog booted on Debian 12 (QEMU, no network interface)", () 
       expect(report.outcome, text).toBe("completed");
       expect(report.guest.network).toBe("none");
       expect(report.runs[0]!.output.trim(), "no network interface but the loopback").toBe("lo");
+      if (expected.proof) {
+        expect(report.runs[1]!.output, text).toMatch(expected.proof.output);
+      }
       if (expected.detectVirt) expect(report.platform.detectVirt, text).toBe(expected.detectVirt);
       const ext = report.extensions[0]!;
       expect(ext.merged, text).toBe(true);

@@ -358,6 +358,45 @@ describe("evaluating what the guest saw", () => {
     expect(waagentCheck(252).message).toContain("although the guest is dressed as azure");
   });
 
+  it("a unit caught active between restarts that failed twice is failed; on the vmware dress, NOT VERIFIED", () => {
+    const failing =
+      "systemd[1]: open-vm-tools.service: Main process exited, code=exited, status=1/FAILURE\n" +
+      "systemd[1]: open-vm-tools.service: Failed with result 'exit-code'.\n";
+    const flapping = (platform: string, journal: string) =>
+      evaluate({
+        ...input,
+        guest: { ...input.guest, platform },
+        sections: new Map([
+          ...sections,
+          [
+            "unit:a:vmtoolsd.service",
+            unit({ Id: "open-vm-tools.service", ActiveState: "active", SubState: "running" }),
+          ],
+          ["unit-journal:vmtoolsd.service", sec(journal)],
+          ["boot-stall", sec("google-guest-agent.service start running\nmulti-user.target start waiting\n")],
+        ]),
+      });
+    const twice = flapping("qemu", `${failing}systemd[1]: Started open-vm-tools.service.\n${failing}`);
+    const u = twice.extensions[0]!.units.find((x) => x.name === "vmtoolsd.service")!;
+    expect(u).toMatchObject({ verdict: "failed", failures: 2, active: "active" });
+    expect(twice.checks.find((c) => c.subject === "vmtoolsd.service")).toMatchObject({
+      severity: "error",
+      ok: false,
+    });
+    expect(twice.timing.stalledJobs).toEqual([
+      "google-guest-agent.service start running",
+      "multi-user.target start waiting",
+    ]);
+    const vm = flapping("vmware", `${failing}${failing}`).checks.find(
+      (c) => c.subject === "vmtoolsd.service",
+    )!;
+    expect(vm).toMatchObject({ id: "unit.platform-unverified", severity: "warning" });
+    expect(vm.message).toContain("VMware backdoor");
+    // Once is a restart that worked: still active.
+    const once = flapping("qemu", failing).extensions[0]!.units.find((x) => x.name === "vmtoolsd.service")!;
+    expect(once).toMatchObject({ verdict: "active", failures: 1 });
+  });
+
   it("gives systemd's own reason for an image it did not merge", () => {
     expect(report.extensions[1]).toMatchObject({
       merged: false,

@@ -24,6 +24,7 @@ interface TestFlags {
   allowFailed: string[];
   add: string[];
   settle: string;
+  stall: string;
   keep?: string;
   wait: string;
   sysextDebug: boolean;
@@ -76,6 +77,7 @@ export function registerTest(program: Command): void {
     .option("--allow-failed <unit>", "report this unit's failure as a warning (repeatable)", collect, [])
     .option("--add <host:guest>", "place a host file or directory into the guest (repeatable)", collect, [])
     .option("--settle <seconds>", "wait after the boot before looking", "5")
+    .option("--stall <seconds>", "look anyway once the same jobs stayed queued this long", "60")
     .option("--keep <dir>", "keep the disk, report disk and console log in this directory")
     .option("--wait <seconds>", "wait this long for another test using the same files (default: refuse)", "0")
     .option("--no-sysext-debug", "do not make systemd-sysext log at debug level in the guest")
@@ -132,6 +134,7 @@ export function registerTest(program: Command): void {
         allowFailed: flags.allowFailed,
         files: flags.add.map(parseAdd),
         settleMs: number("--settle", flags.settle, 0) * 1000,
+        stallMs: number("--stall", flags.stall, 10) * 1000,
         ...(flags.keep ? { keepDir: flags.keep } : {}),
         lockWaitMs: number("--wait", flags.wait, 0) * 1000,
         sysextDebug: flags.sysextDebug,
