@@ -35,6 +35,15 @@ export interface EvaluateInput {
   readonly console: BootReport["console"];
 }
 
+/** The job queued for a unit when the probe looked ("start waiting"), from `systemctl list-jobs`. */
+function queuedJob(sections: ReadonlyMap<string, Section>, id: string): string | undefined {
+  for (const l of lines(sections.get("settle")?.text)) {
+    const f = l.trim().split(/\s+/);
+    if (f.length === 4 && /^\d+$/.test(f[0]!) && f[1] === id) return `${f[2]} ${f[3]}`;
+  }
+  return undefined;
+}
+
 function unitReport(
   sections: ReadonlyMap<string, Section>,
   key: string,
@@ -50,6 +59,7 @@ function unitReport(
   const failed = conds.find((c) => c.state < 0 && !c.trigger) ?? conds.find((c) => c.state < 0);
   const failedCondition = failed ? conditionText(failed) : undefined;
   const restarts = Number(p.NRestarts ?? 0) || 0;
+  const job = queuedJob(sections, id);
   const ran = (k: string) => Number(p[k] ?? 0) > 0;
   let verdict: UnitReport["verdict"];
   if (p.LoadState === "not-found" || p.LoadState === undefined) verdict = "not-found";
@@ -57,6 +67,7 @@ function unitReport(
   else if (p.ActiveState === "failed" || p.SubState === "auto-restart") verdict = "failed";
   else if (p.Result !== undefined && p.Result !== "success") verdict = "failed";
   else if (p.ActiveState === "activating" || p.ActiveState === "reloading") verdict = "starting";
+  else if (job?.startsWith("start ")) verdict = "starting";
   else if (ran("AssertTimestampMonotonic") && p.AssertResult === "no") verdict = "failed";
   else if (ran("ConditionTimestampMonotonic") && p.ConditionResult === "no") verdict = "condition";
   else if (ran("InactiveExitTimestampMonotonic")) verdict = "exited";
@@ -87,6 +98,7 @@ function unitReport(
     ...(execMainCode === undefined ? {} : { execMainCode }),
     ...(execMainStatus === undefined ? {} : { execMainStatus }),
     restarts,
+    ...(job === undefined ? {} : { job }),
     ...(failures > 0 ? { failures } : {}),
     ...(failedCondition === undefined ? {} : { failedCondition }),
     ...(limit === undefined ? {} : { platformLimit: `${limit.condition}: ${limit.why}` }),
@@ -109,6 +121,8 @@ export function describeUnit(u: UnitReport): string {
     case "inactive":
       return `never started (${u.active}/${u.sub})`;
     case "starting":
+      if (u.job && u.active === "inactive")
+        return `waiting to start (job ${u.job}, ordered after a unit still starting)`;
       return `still starting (${u.active}/${u.sub}${u.restarts ? `, ${u.restarts} restarts` : ""})`;
     case "failed": {
       const status = u.execMainStatus ? `, status ${u.execMainStatus}` : "";

@@ -19,6 +19,8 @@ const unitReport = z.strictObject({
   execMainCode: z.number().optional(),
   execMainStatus: z.number().optional(),
   restarts: z.number(),
+  /** Its job still queued when the probe looked ("start waiting": ordered after a unit still starting). */
+  job: z.string().optional(),
   /**
    * How often it failed during the boot ("Failed with result" in its journal), restarts by Upholds= or
    * Restart= included: a unit found active that failed twice or more is flapping and counts as failed.

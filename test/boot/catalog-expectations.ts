@@ -8,6 +8,11 @@ import type { GuestFile } from "../../src/boot/inject.js";
 export interface CatalogBootExpectation {
   readonly started: readonly string[];
   readonly notVerifiable: Readonly<Record<string, RegExp>>;
+  /**
+   * Units ordered after one that waits for the platform: started when the probe looks after that one gave up
+   * and was restarted, else still waiting, NOT VERIFIED for the same reason (which depends on timing).
+   */
+  readonly startedOrBlocked?: Readonly<Record<string, RegExp>>;
   /** What systemd-detect-virt must say in the dressed guest, where the agents' conditions depend on it. */
   readonly detectVirt?: string;
   /** What the base must have for the agents beyond the bootable Debian 12 root (placed before the boot). */
@@ -17,10 +22,11 @@ export interface CatalogBootExpectation {
 }
 
 /**
- * sshd's configuration as Debian's openssh-server installs it (the parts OS Login edits): the bootable base
- * has no sshd, and on a base without /etc/ssh/sshd_config oem-gce-enable-oslogin.service is skipped.
+ * What OS Login edits, as Debian's openssh-server and sudo install it (sshd_config, pam.d/sshd, the sudoers.d
+ * directory): the bootable base has neither, and on a base without /etc/ssh/sshd_config
+ * oem-gce-enable-oslogin.service is skipped (google_oslogin_control fails without them).
  */
-const SSHD_FILES: readonly GuestFile[] = [
+const OS_LOGIN_BASE: readonly GuestFile[] = [
   {
     target: "/etc/ssh/sshd_config",
     content: "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n",
@@ -28,15 +34,27 @@ const SSHD_FILES: readonly GuestFile[] = [
   {
     target: "/etc/pam.d/sshd",
     content: [
+      "# PAM configuration for the Secure Shell service",
+      "",
+      "# Standard Un*x authentication.",
       "@include common-auth",
+      "",
+      "# Disallow non-root logins when /etc/nologin exists.",
       "account    required     pam_nologin.so",
+      "",
+      "# Standard Un*x authorization.",
       "@include common-account",
       "session    required     pam_loginuid.so",
+      "",
+      "# Standard Un*x session setup and teardown.",
       "@include common-session",
+      "",
+      "# Standard Un*x password updating.",
       "@include common-password",
       "",
     ].join("\n"),
   },
+  { target: "/etc/sudoers.d/README", content: "# sudo's drop-in directory\n" },
 ];
 
 export const CATALOG_AT_BOOT: Readonly<Record<string, CatalogBootExpectation>> = {
@@ -45,16 +63,13 @@ export const CATALOG_AT_BOOT: Readonly<Record<string, CatalogBootExpectation>> =
   // amazon-ec2-utils has udev rules and tools, no service (Debian packages no SSM agent).
   "oem-ami": { started: [], notVerifiable: {} },
   "oem-gce": {
-    files: SSHD_FILES,
-    started: [
-      "setup-oem-gce.service",
-      "oem-gce-enable-oslogin.service",
-      "google-shutdown-scripts.service",
-      "google-oslogin-cache.timer",
-    ],
-    notVerifiable: {
-      "oem-gce.service": /metadata server/,
+    files: OS_LOGIN_BASE,
+    started: ["setup-oem-gce.service", "oem-gce-enable-oslogin.service", "google-oslogin-cache.timer"],
+    notVerifiable: { "oem-gce.service": /metadata server/ },
+    // Both are ordered after google-guest-agent.service, which never reports ready here.
+    startedOrBlocked: {
       "google-startup-scripts.service": /metadata server/,
+      "google-shutdown-scripts.service": /metadata server/,
     },
   },
   // The azure dress (Gen2 DMI strings, QEMU's CPUID signature hidden) meets ConditionVirtualization=microsoft

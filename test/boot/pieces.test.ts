@@ -397,6 +397,25 @@ describe("evaluating what the guest saw", () => {
     expect(once).toMatchObject({ verdict: "active", failures: 1 });
   });
 
+  it("a unit whose start job waits behind an agent that waits for the metadata server is NOT VERIFIED on gce", () => {
+    const r = evaluate({
+      ...input,
+      guest: { ...input.guest, platform: "gce" },
+      sections: new Map([
+        ...sections,
+        ["unit:a:google-startup-scripts.service", unit({ Id: "google-startup-scripts.service" })],
+        ["settle", sec("  97 google-startup-scripts.service start waiting\nstarting\n120.5 200.1\n")],
+      ]),
+    });
+    const u = r.extensions[0]!.units.find((x) => x.name === "google-startup-scripts.service")!;
+    expect(u).toMatchObject({ verdict: "starting", job: "start waiting" });
+    const check = r.checks.find((c) => c.subject === "google-startup-scripts.service")!;
+    expect(check).toMatchObject({ id: "unit.platform-unverified", severity: "warning" });
+    expect(check.message).toContain("waiting to start (job start waiting");
+    // Without the queued job it never started: an error.
+    expect(units["never.service"]!.verdict).toBe("inactive");
+  });
+
   it("gives systemd's own reason for an image it did not merge", () => {
     expect(report.extensions[1]).toMatchObject({
       merged: false,
