@@ -35,6 +35,8 @@ await runMain(async () => {
       ["bare node -e ''", ["-e", ""], work],
       ["sysextkit --version (installed)", [bin, "--version"], work],
       ["sysextkit --help (installed)", [bin, "--help"], work],
+      // Same help through commander and the command table (no fast path in bin/): what usage errors also pay.
+      ["sysextkit help (installed, commander)", [bin, "help"], work],
       ["sysextkit --version (checkout, tsx)", [join(ROOT, "bin/sysextkit.js"), "--version"], ROOT],
     ];
     const times = new Map<string, number[]>(cases.map(([l]) => [l, []]));

@@ -3,16 +3,36 @@
 // TypeScript sources through tsx (a devDependency), falling back to dist/ when tsx is not installed.
 import { existsSync, readFileSync } from "node:fs";
 
-// `sysextkit --version` answers before any module loads (start-up time, see bench/startup.ts).
+const source = new URL("../src/cli/main.ts", import.meta.url);
+const compiled = new URL("../dist/cli/main.js", import.meta.url);
+
+// `sysextkit --version` and, installed, `sysextkit --help` answer before any module loads (start-up time, see
+// bench/startup.ts). The help is the text `npm run build` wrote from the real program (dist/cli/help.txt, 80
+// columns, as commander prints it when stdout is not a terminal); a terminal narrower than that, a checkout (src/
+// may have changed since the build) or a missing file take the normal path.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
   process.stdout.write(`${pkg.version}\n`);
   process.exit(0);
 }
-
-const source = new URL("../src/cli/main.ts", import.meta.url);
-const compiled = new URL("../dist/cli/main.js", import.meta.url);
+if (
+  args.length === 1 &&
+  (args[0] === "--help" || args[0] === "-h") &&
+  !(process.stdout.isTTY && process.stdout.columns < 80) &&
+  !existsSync(source)
+) {
+  let help;
+  try {
+    help = readFileSync(new URL("../dist/cli/help.txt", import.meta.url));
+  } catch (e) {
+    if (e?.code !== "ENOENT") throw e;
+  }
+  if (help) {
+    process.stdout.write(help);
+    process.exit(0);
+  }
+}
 
 async function load() {
   if (existsSync(source)) {

@@ -1,19 +1,8 @@
 // The sysextkit command line: parse arguments, call the library, print, map errors to exit codes.
-// Start-up stays fast: command files only declare options; each action imports the library code it needs.
-import { Command, CommanderError } from "commander";
+// Start-up stays fast: only the invoked command's module loads (commands/index.ts), and its action imports the library.
+import { Command, CommanderError, Help } from "commander";
 import { readFileSync } from "node:fs";
-import { registerBuild } from "./commands/build.js";
-import { registerCheck } from "./commands/check.js";
-import { registerFeed } from "./commands/feed.js";
-import { registerInit } from "./commands/init.js";
-import { registerInspect } from "./commands/inspect.js";
-import { registerPayload } from "./commands/payload.js";
-import { registerRelease } from "./commands/release.js";
-import { registerVerify } from "./commands/verify.js";
-import { registerSchema } from "./commands/schema.js";
-import { registerSign } from "./commands/sign.js";
-import { registerTrust } from "./commands/trust.js";
-import { registerTest } from "./commands/test.js";
+import { COMMANDS, invokedCommand } from "./commands/index.js";
 import { printJson, reportError, wantsStack } from "./output.js";
 import { redactSecrets } from "../util/secret.js";
 
@@ -24,8 +13,14 @@ function version(): string {
   return pkg.version;
 }
 
-export function createProgram(): Command {
+/**
+ * The sysextkit program. Commands named in `full` (or all, for "all") are registered from their modules with
+ * their options and action; every other one is a stub from the command table that only lists itself in the
+ * top-level help, so `sysextkit --help` and usage errors load none of the command modules.
+ */
+export async function createProgram(full: readonly string[] | "all" = "all"): Promise<Command> {
   const program = new Command();
+  const stubs = new WeakSet<Command>();
   program
     .name("sysextkit")
     .description("Build systemd-sysext images bound to a base OS release, with update payloads and manifests")
@@ -33,23 +28,23 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     // An argument holding key material (a PEM given by value in the wrong place) is never echoed.
     .configureOutput({ writeErr: (s) => process.stderr.write(redactSecrets(s)) })
+    // A stub has no options or arguments: the top-level help shows the table's usage for it.
+    .configureHelp({
+      subcommandTerm(this: Help, cmd: Command) {
+        return stubs.has(cmd)
+          ? `${cmd.name()} ${cmd.usage()}`
+          : Help.prototype.subcommandTerm.call(this, cmd);
+      },
+    })
     .exitOverride();
-  for (const register of [
-    registerBuild,
-    registerInspect,
-    registerCheck,
-    registerInit,
-    registerPayload,
-    registerRelease,
-    registerFeed,
-    registerVerify,
-    registerSign,
-    registerTrust,
-    registerSchema,
-    registerTest,
-  ]) {
-    register(program);
+  for (const entry of COMMANDS) {
+    if (full === "all" || full.includes(entry.name)) (await entry.load())(program);
+    else stubs.add(program.command(entry.name).usage(entry.usage).description(entry.summary));
   }
+  // main() registers the invoked command in full; reaching a stub would parse its options as unknown.
+  program.hook("preSubcommand", (_program, sub) => {
+    if (stubs.has(sub)) throw new Error(`internal error: command ${sub.name()} was not loaded`);
+  });
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
@@ -61,7 +56,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const program = createProgram();
+  const invoked = invokedCommand(args);
+  const program = await createProgram(invoked === undefined ? [] : [invoked]);
   const json = argv.includes("--json");
   try {
     await program.parseAsync([...argv]);

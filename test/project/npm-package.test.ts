@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../helpers/cli.js";
 import { installTarballOffline } from "../helpers/npm-project.js";
@@ -57,6 +58,7 @@ describe("npm pack", () => {
       "dist/index.js",
       "dist/index.d.ts",
       "dist/cli/main.js",
+      "dist/cli/help.txt",
       "schema/extension.schema.json",
       "schema/release.schema.json",
       "extensions/oem-vmware/extension.yaml",
@@ -146,6 +148,28 @@ describe("installed from the tarball", () => {
       "out",
     ]);
     expect(built.exitCode, built.stderr).toBe(0);
+  });
+
+  // bin/ prints `--help` from dist/cli/help.txt (written by the build) without loading the CLI: it must be what
+  // commander prints, through main() and through `sysextkit help`, or it has gone stale.
+  it("prints the same --help from bin's fast path as from commander", async () => {
+    const opts = { cwd: proj, stripFinalNewline: false } as const;
+    const fast = await execa(process.execPath, [join(pkgDir(), "bin/sysextkit.js"), "--help"], opts);
+    const mainJs = pathToFileURL(join(pkgDir(), "dist/cli/main.js")).href;
+    const viaMain = await execa(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { main } = await import(${JSON.stringify(mainJs)}); process.exitCode = await main(["node", "sysextkit", "--help"]);`,
+      ],
+      opts,
+    );
+    const helpCmd = await execa(process.execPath, [join(pkgDir(), "bin/sysextkit.js"), "help"], opts);
+    expect(fast.stdout).toMatch(/^Usage: sysextkit \[options\] \[command\]\n/);
+    expect(fast.stdout).toBe(await readFile(join(pkgDir(), "dist/cli/help.txt"), "utf8"));
+    expect(viaMain.stdout).toBe(fast.stdout);
+    expect(helpCmd.stdout).toBe(fast.stdout);
   });
 
   it("runs an ESM program that builds, inspects, checks, makes a signed payload and verifies it", async () => {
