@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch, verifyPayload, verifyRelease } from "../../src/index.js";
 import { copy, inPairs, killed, leftovers, succeed, sysextkit } from "../helpers/kill.js";
+import { helloReleaseArgs } from "../helpers/cli.js";
 import { needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
 
@@ -104,21 +105,8 @@ describe("killed and interrupted runs", () => {
   });
 
   it("release: no release or the complete one; re-publishing keeps it complete at every point", async () => {
-    const args = (out: string) => [
-      "release",
-      "--extension",
-      "examples/hello",
-      "--base",
-      join(dir, "os-release"),
-      "--arch",
-      arch,
-      "--key",
-      key.priv,
-      "--base-url",
-      "https://example.org/r/",
-      "--out",
-      out,
-    ];
+    const args = (out: string) =>
+      helloReleaseArgs({ dir, arch, keys: [key.priv], out }, "--base-url", "https://example.org/r/");
     const complete = async (relDir: string) => (await verifyRelease(relDir, { publicKeys: [key.pub] })).ok;
     const ref = join(dir, "rel-ref");
     const first = await succeed(args(ref), { tmp: join(dir, "tr"), watch: ref });
@@ -166,19 +154,7 @@ describe("killed and interrupted runs", () => {
       },
       {
         name: "release",
-        args: (out: string) => [
-          "release",
-          "--extension",
-          "examples/hello",
-          "--base",
-          join(dir, "os-release"),
-          "--arch",
-          arch,
-          "--key",
-          key.priv,
-          "--out",
-          out,
-        ],
+        args: (out: string) => helloReleaseArgs({ dir, arch, keys: [key.priv], out }),
         signal: "SIGTERM" as const,
       },
     ];

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch } from "../../src/index.js";
-import { cli } from "../helpers/cli.js";
+import { cli, helloReleaseArgs } from "../helpers/cli.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
 import { needRoot, needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
@@ -27,26 +27,16 @@ beforeAll(async () => {
 describe("sysextkit release / payload / verify", () => {
   it("publishes a release directory that sha256sum, an XML parser and verify all accept", async () => {
     const out = join(dir, "rel");
-    const r = await cli([
-      "release",
-      "--extension",
-      "examples/hello",
-      "--base",
-      join(dir, "os-release"),
-      "--arch",
-      arch,
-      "--key",
-      join(dir, "throwaway.pem"),
-      "--key",
-      join(dir, "real.pem"),
-      "--main-payload",
-      join(dir, "flatcar_production_update.gz"),
-      "--base-url",
-      "https://updates.example.org/amd64-usr/3815.2.0/",
-      "--out",
-      out,
-      "--json",
-    ]);
+    const r = await cli(
+      helloReleaseArgs(
+        { dir, arch, keys: [join(dir, "throwaway.pem"), join(dir, "real.pem")], out },
+        "--main-payload",
+        join(dir, "flatcar_production_update.gz"),
+        "--base-url",
+        "https://updates.example.org/amd64-usr/3815.2.0/",
+        "--json",
+      ),
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     const relDir = join(out, arch);
     const files = await readdir(relDir);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch } from "../../src/index.js";
-import { cli, type CliResult } from "../helpers/cli.js";
+import { cli, helloReleaseArgs, type CliResult } from "../helpers/cli.js";
 import { needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
 
@@ -73,20 +73,7 @@ describe("--key PEM text, env:NAME and - are accepted and never printed", () => 
       cli(["verify", pem, "--json"]),
       cli(["payload", image, "--kye", pem]),
       cli(["payload", image, "--key", "env:UNSET_KEY_VAR"], { env: { OTHER: pem } }),
-      cli([
-        "release",
-        "--extension",
-        "examples/hello",
-        "--base",
-        join(dir, "os-release"),
-        "--arch",
-        arch,
-        "--key",
-        broken,
-        "--out",
-        join(dir, "rel"),
-        "--json",
-      ]),
+      cli(helloReleaseArgs({ dir, arch, keys: [broken], out: join(dir, "rel") }, "--json")),
     ]);
     for (const r of runs) {
       expect(r.exitCode).not.toBe(0);
@@ -96,20 +83,7 @@ describe("--key PEM text, env:NAME and - are accepted and never printed", () => 
 
   it("release signs with a key given by value and prints nothing of it", async () => {
     const out = join(dir, "rel-ok");
-    const r = await cli([
-      "release",
-      "--extension",
-      "examples/hello",
-      "--base",
-      join(dir, "os-release"),
-      "--arch",
-      arch,
-      "--key",
-      pem,
-      "--out",
-      out,
-      "--json",
-    ]);
+    const r = await cli(helloReleaseArgs({ dir, arch, keys: [pem], out }, "--json"));
     expect(r.exitCode, r.stderr).toBe(0);
     expectNoKeyMaterial(r);
     const v = await cli(["verify", join(out, arch), "--key", "-"], { input: pubPem });

@@ -1,5 +1,6 @@
 // Test helper: run the sysextkit CLI as a user would (node bin/sysextkit.js), capturing output and exit code.
 import { execa } from "execa";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -41,4 +42,27 @@ export async function cli(
     stderr: String(r.stderr),
     ...(r.signal ? { signal: r.signal } : {}),
   };
+}
+
+/**
+ * `sysextkit release` of examples/hello for the os-release file in `dir`, signed with each of `keys`, into
+ * `out`, then `extra`: the command line the CLI tests of releases, secrets and interruptions start from.
+ */
+export function helloReleaseArgs(
+  o: { dir: string; arch: string; keys: readonly string[]; out: string },
+  ...extra: string[]
+): string[] {
+  return [
+    "release",
+    "--extension",
+    "examples/hello",
+    "--base",
+    join(o.dir, "os-release"),
+    "--arch",
+    o.arch,
+    ...o.keys.flatMap((k) => ["--key", k]),
+    "--out",
+    o.out,
+    ...extra,
+  ];
 }
