@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.js";
 import { needRoot, needTools } from "../helpers/tools.js";
-import { flipByte, makeKeys, scratch, type Keys } from "../image/ddi/helpers.js";
+import { flipByte, makeKeys, opensslSign, scratch, type Keys } from "../image/ddi/helpers.js";
 import { partx } from "../image/ddi/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
 
@@ -24,24 +24,13 @@ beforeAll(async () => {
   osRelease = join(dir, "os-release");
   await writeFile(osRelease, "ID=testos\nVERSION_ID=3815.2.0\n");
   const pem = await readFile(keys.key, "utf8");
-  signedRun = await cli(
-    [
-      "build",
-      "examples/hello/extension.yaml",
-      "--base",
-      osRelease,
-      "--arch",
-      "x86-64",
-      "--format",
-      "ddi",
-      "--key",
-      "env:SYSEXTKIT_KEY",
-      "--certificate",
-      keys.cert,
-      "--out",
-      join(dir, "signed"),
-    ],
-    { env: { SOURCE_DATE_EPOCH: "1700000000", SYSEXTKIT_KEY: pem } },
+  signedRun = await buildWith(
+    { SYSEXTKIT_KEY: pem },
+    "signed",
+    "--key",
+    "env:SYSEXTKIT_KEY",
+    "--certificate",
+    keys.cert,
   );
   signed = join(dir, "signed", "hello.raw");
 });
@@ -49,7 +38,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const build = (out: string, ...extra: string[]) =>
+/** hello built as a DDI into dir/out with `extra` options, SOURCE_DATE_EPOCH fixed, `env` added. */
+const buildWith = (env: Record<string, string>, out: string, ...extra: string[]) =>
   cli(
     [
       "build",
@@ -64,10 +54,9 @@ const build = (out: string, ...extra: string[]) =>
       join(dir, out),
       ...extra,
     ],
-    {
-      env: { SOURCE_DATE_EPOCH: "1700000000", SYSEXTKIT_KEY: "" },
-    },
+    { env: { SOURCE_DATE_EPOCH: "1700000000", ...env } },
   );
+const build = (out: string, ...extra: string[]) => buildWith({ SYSEXTKIT_KEY: "" }, out, ...extra);
 
 describe("build --format ddi", () => {
   it("signs with a key from the environment, never printing it, and says who signed", async () => {
@@ -161,22 +150,7 @@ describe("sign", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const img = join(dir, "later", "hello.raw");
     const p7s = join(dir, "later.p7s");
-    await execa("openssl", [
-      "smime",
-      "-sign",
-      "-binary",
-      "-noattr",
-      "-in",
-      join(dir, "later", "hello.roothash"),
-      "-signer",
-      keys.cert,
-      "-inkey",
-      keys.key,
-      "-outform",
-      "DER",
-      "-out",
-      p7s,
-    ]);
+    await opensslSign(join(dir, "later", "hello.roothash"), keys.key, keys.cert, p7s);
     const s = await cli(["sign", img, "--signature", p7s, "--certificate", keys.cert]);
     expect(s.exitCode, s.stderr).toBe(0);
     expect(await readFile(img)).toEqual(await readFile(signed));

@@ -227,3 +227,33 @@ export async function flipByte(file: string, offset: number): Promise<void> {
     await fh.close();
   }
 }
+
+/**
+ * Sign NAME.roothash offline the way an HSM user would with openssl (`smime -sign -binary -noattr`, DER), as
+ * systemd-repart's PKCS7_sign flags do; `extra` replaces -noattr.
+ */
+export async function opensslSign(
+  roothash: string,
+  key: string,
+  cert: string,
+  out: string,
+  extra: string[] = ["-noattr"],
+): Promise<string> {
+  await execa("openssl", [
+    "smime",
+    "-sign",
+    "-binary",
+    ...extra,
+    "-in",
+    roothash,
+    "-signer",
+    cert,
+    "-inkey",
+    key,
+    "-outform",
+    "DER",
+    "-out",
+    out,
+  ]);
+  return out;
+}

@@ -9,7 +9,16 @@ import { signImage } from "../../../src/image/ddi/sign.js";
 import { verifyImage } from "../../../src/image/ddi/verify.js";
 import { digestFile } from "../../../src/util/fs.js";
 import { needRoot, needTools } from "../../helpers/tools.js";
-import { buildFromDir, makeBase, makeKeys, makeTree, PASSPHRASE, scratch, type Keys } from "./helpers.js";
+import {
+  buildFromDir,
+  makeBase,
+  makeKeys,
+  makeTree,
+  opensslSign,
+  PASSPHRASE,
+  scratch,
+  type Keys,
+} from "./helpers.js";
 import { dissectHost, opensslVerify, veritysetupVerify } from "./tools.js";
 
 const NAME = "sign-demo";
@@ -43,33 +52,6 @@ const build = (
   out: string,
   extra: Parameters<typeof buildFromDir>[0] extends infer T ? Partial<T> : never = {},
 ) => buildFromDir({ name: NAME, tree, base, outDir: join(dir, out), format: "ddi", ...extra });
-
-/** Sign NAME.roothash offline the way an HSM user would with openssl. */
-async function opensslSign(
-  roothash: string,
-  key: string,
-  cert: string,
-  out: string,
-  extra: string[] = ["-noattr"],
-): Promise<string> {
-  await execa("openssl", [
-    "smime",
-    "-sign",
-    "-binary",
-    ...extra,
-    "-in",
-    roothash,
-    "-signer",
-    cert,
-    "-inkey",
-    key,
-    "-outform",
-    "DER",
-    "-out",
-    out,
-  ]);
-  return out;
-}
 
 describe("--sign-later, then sign", () => {
   it("writes NAME.roothash (hex, no newline); a signature made from it with openssl gives the very bytes of a direct signed build", async () => {
