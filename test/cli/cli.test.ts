@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pack } from "tar-stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch } from "../../src/index.js";
-import { cli, REPO } from "../helpers/cli.js";
+import { cli, helloBuildArgs, REPO } from "../helpers/cli.js";
 import { needTools } from "../helpers/tools.js";
 
 let dir: string;
@@ -60,17 +60,7 @@ describe("sysextkit CLI", () => {
 
   it("builds with --json and reports name, image, format, size, sha256, release, findings", async () => {
     const out = join(dir, "json-out");
-    const r = await cli([
-      "build",
-      "examples/hello/extension.yaml",
-      "--base",
-      base,
-      "--arch",
-      arch,
-      "--out",
-      out,
-      "--json",
-    ]);
+    const r = await cli(helloBuildArgs({ base, arch, out }, "--json"));
     expect(r.exitCode, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(j.name).toBe("hello");

@@ -3,7 +3,7 @@ import { execa } from "execa";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli } from "../helpers/cli.js";
+import { cli, helloBuildArgs } from "../helpers/cli.js";
 import { needRoot, needTools } from "../helpers/tools.js";
 import { flipByte, makeKeys, opensslSign, scratch, type Keys } from "../image/ddi/helpers.js";
 import { partx } from "../image/ddi/tools.js";
@@ -40,22 +40,9 @@ afterAll(async () => {
 
 /** hello built as a DDI into dir/out with `extra` options, SOURCE_DATE_EPOCH fixed, `env` added. */
 const buildWith = (env: Record<string, string>, out: string, ...extra: string[]) =>
-  cli(
-    [
-      "build",
-      "examples/hello/extension.yaml",
-      "--base",
-      osRelease,
-      "--arch",
-      "x86-64",
-      "--format",
-      "ddi",
-      "--out",
-      join(dir, out),
-      ...extra,
-    ],
-    { env: { SOURCE_DATE_EPOCH: "1700000000", ...env } },
-  );
+  cli(helloBuildArgs({ base: osRelease, arch: "x86-64", out: join(dir, out) }, "--format", "ddi", ...extra), {
+    env: { SOURCE_DATE_EPOCH: "1700000000", ...env },
+  });
 const build = (out: string, ...extra: string[]) => buildWith({ SYSEXTKIT_KEY: "" }, out, ...extra);
 
 describe("build --format ddi", () => {

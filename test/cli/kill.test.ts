@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch, verifyPayload, verifyRelease } from "../../src/index.js";
 import { copy, inPairs, killed, leftovers, succeed, sysextkit } from "../helpers/kill.js";
-import { helloReleaseArgs } from "../helpers/cli.js";
+import { helloBuildArgs, helloReleaseArgs } from "../helpers/cli.js";
 import { needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
 
@@ -21,16 +21,7 @@ beforeAll(async () => {
   await writeFile(join(dir, "os-release"), "ID=testos\nVERSION_ID=1.0\n");
 });
 
-const buildArgs = (out: string) => [
-  "build",
-  "examples/hello/extension.yaml",
-  "--base",
-  join(dir, "os-release"),
-  "--arch",
-  arch,
-  "--out",
-  out,
-];
+const buildArgs = (out: string) => helloBuildArgs({ base: join(dir, "os-release"), arch, out });
 
 describe("killed and interrupted runs", () => {
   it("build: the old image or the new one, never a partial one; the next build removes the leftovers", async () => {

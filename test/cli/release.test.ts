@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostArch } from "../../src/index.js";
-import { cli, helloReleaseArgs } from "../helpers/cli.js";
+import { cli, helloBuildArgs, helloReleaseArgs } from "../helpers/cli.js";
 import { mergeInScratchRoot } from "../helpers/sysext.js";
 import { needRoot, needTools } from "../helpers/tools.js";
 import { genRsa } from "../payload/crau-helpers.js";
@@ -115,16 +115,7 @@ describe("sysextkit release / payload / verify", () => {
   });
 
   it("payload: writes <name>.gz and .sha256; a missing key is a usage error", async () => {
-    const b = await cli([
-      "build",
-      "examples/hello/extension.yaml",
-      "--base",
-      join(dir, "os-release"),
-      "--arch",
-      arch,
-      "--out",
-      join(dir, "img"),
-    ]);
+    const b = await cli(helloBuildArgs({ base: join(dir, "os-release"), arch, out: join(dir, "img") }));
     expect(b.exitCode, b.stderr).toBe(0);
     const p = await cli([
       "payload",

@@ -44,6 +44,21 @@ export async function cli(
   };
 }
 
+/** `sysextkit build` of examples/hello for `base` (an os-release file or root) and `arch` into `out`, then `extra`. */
+export function helloBuildArgs(o: { base: string; arch: string; out: string }, ...extra: string[]): string[] {
+  return [
+    "build",
+    "examples/hello/extension.yaml",
+    "--base",
+    o.base,
+    "--arch",
+    o.arch,
+    "--out",
+    o.out,
+    ...extra,
+  ];
+}
+
 /**
  * `sysextkit release` of examples/hello for the os-release file in `dir`, signed with each of `keys`, into
  * `out`, then `extra`: the command line the CLI tests of releases, secrets and interruptions start from.
